@@ -1,0 +1,1 @@
+"""The actor runtime: instance actors, activity tasks, smart-link mailboxes."""

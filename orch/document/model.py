@@ -1,0 +1,156 @@
+"""The ``orch.runbook/1`` document as msgspec Structs.
+
+Decoding rejects unknown keys, wrong types and missing fields with the JSON
+path of the fault (``msgspec.ValidationError`` carries it, e.g.
+``Expected `str`, got `int` - at `$.activities[0].id```). What the types
+cannot say (graph rules, references, operators' operands) is checked by
+``orch.document.validate``.
+
+Values in a runbook are text (as in SCO). Where a document author naturally
+writes a number or a boolean (a parameter default, a condition operand), the
+type accepts it and ``as_text`` turns it into the canonical text form.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+FORMAT = "orch.runbook/1"
+
+ParameterType = Literal["string", "integer", "boolean", "datetime"]
+Operator = Literal[
+    "equals",
+    "not_equals",
+    "contains",
+    "not_contains",
+    "starts_with",
+    "ends_with",
+    "matches",
+    "not_matches",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "between",
+]
+OPERATORS: tuple[str, ...] = Operator.__args__  # type: ignore[attr-defined]
+
+Scalar = str | int | float | bool
+
+
+class DocStruct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base for every document part: keyword-only, unknown keys rejected."""
+
+
+class Parameter(DocStruct):
+    name: str
+    type: ParameterType = "string"
+    default: Scalar | None = None
+    description: str = ""
+    required: bool | None = None
+    """Required when it has no default, unless set explicitly."""
+
+
+class ReturnSpec(DocStruct):
+    name: str
+    type: ParameterType = "string"
+    description: str = ""
+
+
+class Condition(DocStruct):
+    data: str
+    """A published field of the link's source activity (``Status``, ``ExitCode``...)."""
+    op: Operator
+    value: Scalar | list[Scalar]
+    """Text to compare with; ``between`` takes ``[low, high]``."""
+
+
+class Flatten(DocStruct):
+    separator: str = ","
+
+
+class Loop(DocStruct):
+    until: list[Condition]
+    delay_seconds: float = 0
+    max_attempts: int | None = None
+    """None: no limit (the ``until`` conditions end the loop)."""
+
+
+class Activity(DocStruct):
+    id: str
+    type: str
+    name: str | None = None
+    description: str = ""
+    properties: dict[str, Any] = {}
+    flatten: Flatten | None = None
+    loop: Loop | None = None
+    timeout_seconds: float | None = None
+
+
+class Link(DocStruct, rename={"from_": "from"}):
+    from_: str
+    to: str
+    name: str | None = None
+    include: list[Condition] | None = None
+    """None: the default ``Status equals success``; ``[]``: follow whatever the status."""
+    exclude: list[Condition] = []
+    delay_seconds: float = 0
+
+
+class Runbook(DocStruct):
+    format: Literal["orch.runbook/1"]
+    name: str
+    folder: str = "/"
+    description: str = ""
+    max_concurrent_jobs: int = 0
+    returns: list[ReturnSpec] = []
+    activities: list[Activity]
+    links: list[Link] = []
+
+    @property
+    def path(self) -> str:
+        return join_path(self.folder, self.name)
+
+
+DEFAULT_INCLUDE: tuple[Condition, ...] = (Condition(data="Status", op="equals", value="success"),)
+
+
+def as_text(value: Scalar | None) -> str:
+    """Canonical text of a scalar: decimal integers, ``true``/``false``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def normalize_folder(folder: str) -> str:
+    """``Ops/Services/`` → ``/Ops/Services``; ``""`` → ``/``."""
+    parts = [p for p in folder.split("/") if p]
+    return "/" + "/".join(parts)
+
+
+def join_path(folder: str, name: str) -> str:
+    folder = normalize_folder(folder)
+    return f"{folder}/{name}" if folder != "/" else f"/{name}"
+
+
+_decoder = msgspec.json.Decoder(Runbook)
+
+
+def decode(data: bytes | str) -> Runbook:
+    """Decode JSON text into a Runbook; raises ``msgspec.ValidationError``/``DecodeError``."""
+    return _decoder.decode(data)
+
+
+def convert(obj: Any) -> Runbook:
+    """Convert already-parsed JSON (dicts and lists) into a Runbook."""
+    return msgspec.convert(obj, Runbook)
+
+
+def encode(runbook: Runbook) -> bytes:
+    return msgspec.json.encode(runbook)

@@ -1,0 +1,141 @@
+"""Declaring activities: typed inputs, typed published data, metadata.
+
+An activity is an async function ``fn(ctx, inputs) -> published`` decorated
+with :func:`activity`. ``inputs`` is an :class:`Inputs` Struct (its fields are
+the activity's properties); the return value is a :class:`Published` Struct,
+a list of them (multi-valued data: one item each), or — for activities whose
+fields depend on their properties, such as ``initialize_data`` — a
+``dict[str, str]`` / ``list[dict[str, str]]`` with ``dynamic_fields`` given.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+
+import msgspec
+
+COMMON_FIELDS: frozenset[str] = frozenset(
+    {"Status", "StartTime", "EndTime", "ErrorSummary", "ActivityName"}
+)
+
+
+class Inputs(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base for an activity's input properties (unknown properties are rejected)."""
+
+
+class Published(msgspec.Struct, kw_only=True):
+    """Base for an activity's published data; every field is published as text."""
+
+
+class Secret(str):
+    """Marks an input as secret: never logged, never published, never in events."""
+
+
+ActivityFn = Callable[[Any, Any], Awaitable[Any]]
+FieldsHook = Callable[[Mapping[str, Any]], "frozenset[str] | None"]
+Role = Literal["activity", "junction"]
+
+
+class ActivityType(msgspec.Struct, kw_only=True, frozen=True):
+    """A registered activity type (the runtime's and the validator's view of it)."""
+
+    name: str
+    fn: ActivityFn
+    inputs: type[Inputs]
+    published: type[Published] | None
+    """None: fields are dynamic (see ``dynamic_fields``)."""
+    multi_valued: bool = False
+    pack: str = "core"
+    display_name: str = ""
+    description: str = ""
+    category: str = ""
+    rerunnable: bool = False
+    """Safe to run again after a crash left it in flight (no side effect, or idempotent)."""
+    monitor: bool = False
+    default_timeout: float | None = None
+    role: Role = "activity"
+    dynamic_fields: FieldsHook | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.pack}:{self.name}"
+
+    def fields(self, properties: Mapping[str, Any]) -> frozenset[str] | None:
+        """Published field names (without the common ones) or None when unknowable."""
+        if self.published is not None:
+            return frozenset(self.published.__struct_fields__)
+        if self.dynamic_fields is not None:
+            return self.dynamic_fields(properties)
+        return None
+
+
+def activity(
+    name: str,
+    *,
+    display_name: str | None = None,
+    description: str | None = None,
+    category: str = "",
+    rerunnable: bool = False,
+    monitor: bool = False,
+    default_timeout: float | None = None,
+    role: Role = "activity",
+    dynamic_fields: FieldsHook | None = None,
+) -> Callable[[ActivityFn], ActivityType]:
+    """Declare an activity from ``async def fn(ctx: Context, inputs: MyInputs) -> MyData``.
+
+    The input and output types are read from the annotations.
+    """
+
+    def wrap(fn: ActivityFn) -> ActivityType:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"activity {name!r}: {fn.__qualname__} must be an async function")
+        hints = typing.get_type_hints(fn)
+        params = list(inspect.signature(fn).parameters)
+        if len(params) != 2:
+            raise TypeError(f"activity {name!r}: expected fn(ctx, inputs)")
+        inputs = hints.get(params[1])
+        if not (isinstance(inputs, type) and issubclass(inputs, Inputs)):
+            raise TypeError(f"activity {name!r}: inputs must be annotated with an Inputs Struct")
+        published, multi = _published_type(name, hints.get("return"))
+        if published is None and dynamic_fields is None and role != "junction":
+            # dynamic data with no hook: fields are unknowable at check-in
+            pass
+        doc = inspect.getdoc(fn) or ""
+        return ActivityType(
+            name=name,
+            fn=fn,
+            inputs=inputs,
+            published=published,
+            multi_valued=multi,
+            display_name=display_name or name.replace("_", " ").title(),
+            description=description if description is not None else doc,
+            category=category,
+            rerunnable=rerunnable,
+            monitor=monitor,
+            default_timeout=default_timeout,
+            role=role,
+            dynamic_fields=dynamic_fields,
+        )
+
+    return wrap
+
+
+def _published_type(name: str, ann: Any) -> tuple[type[Published] | None, bool]:
+    if ann is None or ann is type(None):
+        return None, False
+    origin = typing.get_origin(ann)
+    if origin in (list, typing.List):  # noqa: UP006
+        (inner,) = typing.get_args(ann)
+        published, _ = _published_type(name, inner)
+        return published, True
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"activity {name!r}: return type must not be a union")
+    if isinstance(ann, type) and issubclass(ann, Published):
+        return ann, False
+    if ann is dict or origin is dict:
+        return None, False
+    raise TypeError(f"activity {name!r}: return a Published Struct, a list of them, or a dict")
