@@ -44,7 +44,7 @@ class DocStruct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Base for every document part: keyword-only, unknown keys rejected."""
 
 
-class Parameter(DocStruct):
+class Parameter(DocStruct, kw_only=True):
     name: str
     type: ParameterType = "string"
     default: Scalar | None = None
@@ -53,13 +53,13 @@ class Parameter(DocStruct):
     """Required when it has no default, unless set explicitly."""
 
 
-class ReturnSpec(DocStruct):
+class ReturnSpec(DocStruct, kw_only=True):
     name: str
     type: ParameterType = "string"
     description: str = ""
 
 
-class Condition(DocStruct):
+class Condition(DocStruct, kw_only=True):
     data: str
     """A published field of the link's source activity (``Status``, ``ExitCode``...)."""
     op: Operator
@@ -67,18 +67,18 @@ class Condition(DocStruct):
     """Text to compare with; ``between`` takes ``[low, high]``."""
 
 
-class Flatten(DocStruct):
+class Flatten(DocStruct, kw_only=True):
     separator: str = ","
 
 
-class Loop(DocStruct):
+class Loop(DocStruct, kw_only=True):
     until: list[Condition]
     delay_seconds: float = 0
     max_attempts: int | None = None
     """None: no limit (the ``until`` conditions end the loop)."""
 
 
-class Activity(DocStruct):
+class Activity(DocStruct, kw_only=True):
     id: str
     type: str
     name: str | None = None
@@ -89,7 +89,7 @@ class Activity(DocStruct):
     timeout_seconds: float | None = None
 
 
-class Link(DocStruct, rename={"from_": "from"}):
+class Link(DocStruct, kw_only=True, rename={"from_": "from"}):
     from_: str
     to: str
     name: str | None = None
@@ -99,7 +99,7 @@ class Link(DocStruct, rename={"from_": "from"}):
     delay_seconds: float = 0
 
 
-class Runbook(DocStruct):
+class Runbook(DocStruct, kw_only=True):
     format: Literal["orch.runbook/1"]
     name: str
     folder: str = "/"

@@ -1,0 +1,167 @@
+"""Link and loop conditions, compiled once (regexes included) and tested per item.
+
+Values are text (SCO): comparisons are case-sensitive; ``lt le gt ge between``
+compare as numbers when both sides read as numbers, else as text;
+``between`` is inclusive. A field the item does not have compares as ``""``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from orch.document.model import DEFAULT_INCLUDE, OPERATORS, Condition, Link, Scalar, as_text
+from orch.document.values import parse_number
+from orch.errors import DocumentError
+
+_Test = Callable[[str], bool]
+
+
+def _order(left: str, right: str) -> int:
+    """-1/0/1: numerically when both are numbers, else by text."""
+    a, b = parse_number(left), parse_number(right)
+    if a is not None and b is not None:
+        return (a > b) - (a < b)
+    return (left > right) - (left < right)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledCondition:
+    data: str
+    op: str
+    value: str | tuple[str, str]
+    """The operand as text; ``between`` has ``(low, high)``."""
+    path: str
+    _test: _Test
+
+    def test(self, item: Mapping[str, str]) -> bool:
+        """Does the item's ``data`` field satisfy the condition? (missing field = "")."""
+        return self._test(item.get(self.data, ""))
+
+    def __str__(self) -> str:
+        if isinstance(self.value, tuple):
+            return f"{self.data} between {self.value[0]!r} and {self.value[1]!r}"
+        return f"{self.data} {self.op} {self.value!r}"
+
+
+def _operand_text(value: Scalar | list[Scalar], op: str, path: str) -> str | tuple[str, str]:
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise DocumentError("'between' takes two values: [low, high]", path=f"{path}.value")
+        if any(isinstance(v, list | dict) or v is None for v in value):
+            raise DocumentError("'between' bounds must be text or numbers", path=f"{path}.value")
+        return as_text(value[0]), as_text(value[1])
+    if isinstance(value, list | dict) or value is None:
+        raise DocumentError(f"{op!r} takes one value, not a list", path=f"{path}.value")
+    return as_text(value)
+
+
+def _build_test(op: str, operand: str | tuple[str, str], path: str) -> _Test:
+    if isinstance(operand, tuple):
+        low, high = operand
+        return lambda v: _order(v, low) >= 0 and _order(v, high) <= 0
+    if op in ("matches", "not_matches"):
+        try:
+            rx = re.compile(operand)
+        except re.error as e:
+            raise DocumentError(
+                f"bad regular expression {operand!r}: {e}", path=f"{path}.value"
+            ) from None
+        if op == "matches":
+            return lambda v: rx.search(v) is not None
+        return lambda v: rx.search(v) is None
+    tests: dict[str, _Test] = {
+        "equals": lambda v: v == operand,
+        "not_equals": lambda v: v != operand,
+        "contains": lambda v: operand in v,
+        "not_contains": lambda v: operand not in v,
+        "starts_with": lambda v: v.startswith(operand),
+        "ends_with": lambda v: v.endswith(operand),
+        "lt": lambda v: _order(v, operand) < 0,
+        "le": lambda v: _order(v, operand) <= 0,
+        "gt": lambda v: _order(v, operand) > 0,
+        "ge": lambda v: _order(v, operand) >= 0,
+    }
+    try:
+        return tests[op]
+    except KeyError:
+        raise DocumentError(
+            f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})", path=f"{path}.op"
+        ) from None
+
+
+def compile_condition(c: Condition, *, path: str) -> CompiledCondition:
+    """Compile one condition; raises DocumentError (with the operand's path) when it is bad."""
+    operand = _operand_text(c.value, c.op, path)
+    return CompiledCondition(c.data, c.op, operand, path, _build_test(c.op, operand, path))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledLink:
+    source: str
+    target: str
+    index: int
+    """Position in the document's ``links``."""
+    name: str | None
+    include: tuple[CompiledCondition, ...] | None
+    """None: followed whatever the status (the document said ``include: []``)."""
+    exclude: tuple[CompiledCondition, ...]
+    delay_seconds: float
+
+    @property
+    def path(self) -> str:
+        return f"$.links[{self.index}]"
+
+    def followed(self, item: Mapping[str, str]) -> bool:
+        """Include conditions OR-ed (absent: ``Status equals success``), exclude OR-ed as veto."""
+        if self.include is not None and not any(c.test(item) for c in self.include):
+            return False
+        return not any(c.test(item) for c in self.exclude)
+
+    def explain(self, item: Mapping[str, str]) -> str:
+        """Why the link is or is not followed for this item (for the tester)."""
+        label = f"link {self.source} → {self.target}"
+        for c in self.exclude:
+            if c.test(item):
+                return f"{label} not followed: excluded by {c} ({_shown(c, item)})"
+        if self.include is None:
+            return f"{label} followed: it has no include condition"
+        for c in self.include:
+            if c.test(item):
+                return f"{label} followed: {c} ({_shown(c, item)})"
+        shown = "; ".join(f"{c} ({_shown(c, item)})" for c in self.include)
+        return f"{label} not followed: no include condition holds: {shown}"
+
+
+def _shown(c: CompiledCondition, item: Mapping[str, str]) -> str:
+    if c.data not in item:
+        return f"{c.data} is not published, read as ''"
+    return f"{c.data} is {item[c.data]!r}"
+
+
+def compile_link(link: Link, index: int) -> CompiledLink:
+    """Compile a link's conditions; raises DocumentError for the first bad one."""
+    path = f"$.links[{index}]"
+    include: tuple[CompiledCondition, ...] | None
+    if link.include is None:
+        include = compile_conditions(DEFAULT_INCLUDE, path=f"{path}.include")
+    elif not link.include:
+        include = None
+    else:
+        include = compile_conditions(link.include, path=f"{path}.include")
+    return CompiledLink(
+        source=link.from_,
+        target=link.to,
+        index=index,
+        name=link.name,
+        include=include,
+        exclude=compile_conditions(link.exclude, path=f"{path}.exclude"),
+        delay_seconds=link.delay_seconds,
+    )
+
+
+def compile_conditions(
+    conditions: Sequence[Condition], *, path: str
+) -> tuple[CompiledCondition, ...]:
+    return tuple(compile_condition(c, path=f"{path}[{i}]") for i, c in enumerate(conditions))

@@ -1,0 +1,389 @@
+"""The expression language of runbook properties (DESIGN.md "Expressions").
+
+A property string is parsed once, at check-in, into a :class:`Template`: a
+tuple of nodes (literal text, references, data-function calls). A run only
+walks that tree, so a substituted value is never parsed again — published
+data containing ``{`` or ``[`` is inert.
+
+Syntax:
+
+- ``{id.Field}`` — a field published by an upstream activity;
+  ``{runbook.Field}`` — runbook-level data (``JobId``, ``InstanceId``,
+  ``Name``, ``Server``); ``{variable:Name}`` — a global variable.
+- ``[Fn(arg, ...)]`` — a data function (``orch.document.functions``). An
+  argument is one or more terms written side by side and joined:
+  ``'quoted text'`` (``''`` writes a quote), a number, a reference or a nested
+  ``[Fn(...)]`` call.
+- ``{{``, ``}}``, ``[[``, ``]]`` write a literal brace or bracket. Any other
+  ``{``, ``}``, ``[`` or ``]`` is a parse error naming its position, so a
+  forgotten doubling in a script or JSON body is caught at check-in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from orch.document.functions import DataFunction, FunctionError, lookup
+from orch.errors import ExpressionError
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+"""Global variable names: an identifier that may also hold ``.`` and ``-``."""
+RUNBOOK_FIELDS: frozenset[str] = frozenset({"JobId", "InstanceId", "Name", "Server"})
+"""What ``{runbook.X}`` may name."""
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_SPACE = " \t\r\n"
+
+
+class Scope(Protocol):
+    """Where a template's references get their values during a run.
+
+    Implementations raise ``ExpressionError`` (or ``KeyError``) when a value
+    is missing; ``render`` reports either as an ``ExpressionError``.
+    """
+
+    def value(self, activity: str, field: str) -> str: ...
+
+    def runbook(self, field: str) -> str: ...
+
+    def variable(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MappingScope:
+    """A Scope over plain mappings (the tester, tests, tools)."""
+
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    runbook_data: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def value(self, activity: str, field: str) -> str:
+        return self.values[activity][field]
+
+    def runbook(self, field: str) -> str:
+        return self.runbook_data[field]
+
+    def variable(self, name: str) -> str:
+        return self.variables[name]
+
+
+# ---- the tree --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRef:
+    activity: str
+    field: str
+
+    def __str__(self) -> str:
+        return f"{{{self.activity}.{self.field}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookRef:
+    field: str
+
+    def __str__(self) -> str:
+        return f"{{runbook.{self.field}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class VariableRef:
+    name: str
+
+    def __str__(self) -> str:
+        return f"{{variable:{self.name}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    function: DataFunction
+    args: tuple[tuple[Node, ...], ...]
+    """Each argument is a sequence of terms whose values are joined."""
+    source: str
+    """The call as written, for error messages."""
+
+
+Node = Text | ActivityRef | RunbookRef | VariableRef | Call
+
+
+def _walk(nodes: tuple[Node, ...]) -> Iterator[Node]:
+    for node in nodes:
+        yield node
+        if isinstance(node, Call):
+            for arg in node.args:
+                yield from _walk(arg)
+
+
+class Template:
+    """A parsed property string: immutable, rendered once per activity run."""
+
+    __slots__ = ("literal", "nodes", "path", "references", "runbook_fields", "source", "variables")
+
+    source: str
+    path: str
+    nodes: tuple[Node, ...]
+    references: frozenset[tuple[str, str]]
+    runbook_fields: frozenset[str]
+    variables: frozenset[str]
+    literal: str | None
+
+    def __init__(self, source: str, nodes: tuple[Node, ...], path: str = "$") -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "source", source)
+        setattr_(self, "path", path)
+        setattr_(self, "nodes", nodes)
+        walked = list(_walk(nodes))
+        setattr_(
+            self,
+            "references",
+            frozenset((n.activity, n.field) for n in walked if isinstance(n, ActivityRef)),
+        )
+        setattr_(
+            self, "runbook_fields", frozenset(n.field for n in walked if isinstance(n, RunbookRef))
+        )
+        setattr_(self, "variables", frozenset(n.name for n in walked if isinstance(n, VariableRef)))
+        literal = None
+        if all(isinstance(n, Text) for n in nodes):
+            literal = "".join(n.value for n in nodes)  # type: ignore[union-attr]
+        setattr_(self, "literal", literal)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Template is immutable")
+
+    def __repr__(self) -> str:
+        return f"Template({self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Template) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    @property
+    def calls(self) -> frozenset[str]:
+        """Names of the data functions used (nested ones included)."""
+        return frozenset(n.function.name for n in _walk(self.nodes) if isinstance(n, Call))
+
+    def render(self, scope: Scope) -> str:
+        """The text with every reference and call substituted."""
+        if self.literal is not None:
+            return self.literal
+        return "".join(self._node(node, scope) for node in self.nodes)
+
+    def _node(self, node: Node, scope: Scope) -> str:
+        if isinstance(node, Text):
+            return node.value
+        if isinstance(node, Call):
+            return self._call(node, scope)
+        try:
+            if isinstance(node, ActivityRef):
+                value = scope.value(node.activity, node.field)
+            elif isinstance(node, RunbookRef):
+                value = scope.runbook(node.field)
+            else:
+                value = scope.variable(node.name)
+        except ExpressionError as e:
+            raise ExpressionError(
+                f"{node}: {e.message} (in {self.source!r})", path=self.path
+            ) from e
+        except KeyError:
+            raise ExpressionError(
+                f"{node} has no value (in {self.source!r})", path=self.path
+            ) from None
+        return value if isinstance(value, str) else str(value)
+
+    def _call(self, call: Call, scope: Scope) -> str:
+        values = ["".join(self._node(term, scope) for term in arg) for arg in call.args]
+        try:
+            return call.function.impl(values)
+        except FunctionError as e:
+            where = f"{call.function.name}"
+            if e.argument is not None:
+                where += f" argument {e.argument}"
+            raise ExpressionError(
+                f"{where}: {e.message} (in {call.source!r})", path=self.path
+            ) from e
+
+
+def parse_template(text: str, *, path: str = "$") -> Template:
+    """Parse a property string; raises ExpressionError naming the position (1-based)."""
+    return Template(text, _Parser(text, path).template(), path)
+
+
+# ---- the parser ------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+
+    def fail(self, pos: int, message: str) -> ExpressionError:
+        text = self.text
+        if len(text) <= 60:
+            where = f"of {text!r}"
+        else:
+            lo, hi = max(0, pos - 25), min(len(text), pos + 25)
+            excerpt = ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
+            where = f"near {excerpt!r}"
+        return ExpressionError(f"{message} at position {pos + 1} {where}", path=self.path)
+
+    def template(self) -> tuple[Node, ...]:
+        text, n = self.text, len(self.text)
+        nodes: list[Node] = []
+        buf: list[str] = []
+        i = 0
+        while i < n:
+            c = text[i]
+            if c in "{}[]":
+                if i + 1 < n and text[i + 1] == c:
+                    buf.append(c)
+                    i += 2
+                    continue
+                if c in "}]":
+                    pair = c * 2
+                    raise self.fail(i, f"unmatched {c!r} (write {pair!r} for a literal {c!r})")
+                if buf:
+                    nodes.append(Text("".join(buf)))
+                    buf.clear()
+                node, i = self.reference(i) if c == "{" else self.call(i)
+                nodes.append(node)
+                continue
+            j = i + 1
+            while j < n and text[j] not in "{}[]":
+                j += 1
+            buf.append(text[i:j])
+            i = j
+        if buf:
+            nodes.append(Text("".join(buf)))
+        return tuple(nodes)
+
+    def reference(self, start: int) -> tuple[Node, int]:
+        """``{...}`` at ``start``; returns the node and the index after ``}``."""
+        end = self.text.find("}", start + 1)
+        nested = self.text.find("{", start + 1)
+        if end < 0 or (0 <= nested < end):
+            raise self.fail(start, "unclosed '{' (write '{{' for a literal '{')")
+        body = self.text[start + 1 : end]
+        if body.startswith("variable:"):
+            name = body[len("variable:") :]
+            if VARIABLE_NAME.fullmatch(name):
+                return VariableRef(name), end + 1
+            raise self.fail(start, f"bad variable name {name!r} in {{{body}}}")
+        head, dot, field = body.partition(".")
+        if dot and IDENTIFIER.fullmatch(head) and IDENTIFIER.fullmatch(field):
+            if head == "runbook":
+                return RunbookRef(field), end + 1
+            if head == "variable":
+                raise self.fail(start, f"write {{variable:{field}}} for a variable")
+            return ActivityRef(head, field), end + 1
+        raise self.fail(
+            start,
+            f"bad reference {{{body}}}: expected {{activity.Field}}, {{runbook.Field}} or "
+            "{variable:Name} (write '{{' for a literal '{')",
+        )
+
+    def skip_space(self, i: int) -> int:
+        while i < len(self.text) and self.text[i] in _SPACE:
+            i += 1
+        return i
+
+    def call(self, start: int) -> tuple[Call, int]:
+        """``[Fn(args)]`` at ``start``; returns the node and the index after ``]``."""
+        text = self.text
+        i = self.skip_space(start + 1)
+        m = IDENTIFIER.match(text, i)
+        if not m:
+            raise self.fail(
+                start, "expected a function name after '[' (write '[[' for a literal '[')"
+            )
+        name = m.group()
+        function = lookup(name)
+        if function is None:
+            raise self.fail(i, f"unknown function {name!r}")
+        i = self.skip_space(m.end())
+        if i >= len(text) or text[i] != "(":
+            raise self.fail(i, f"expected '(' after {name}")
+        args: list[tuple[Node, ...]] = []
+        i = self.skip_space(i + 1)
+        if i < len(text) and text[i] == ")":
+            i += 1
+        else:
+            while True:
+                arg, i = self.argument(i, function.name)
+                args.append(arg)
+                i = self.skip_space(i)
+                if i < len(text) and text[i] == ",":
+                    i = self.skip_space(i + 1)
+                    continue
+                if i < len(text) and text[i] == ")":
+                    i += 1
+                    break
+                raise self.fail(i, f"expected ',' or ')' in the arguments of {function.name}")
+        i = self.skip_space(i)
+        if i >= len(text) or text[i] != "]":
+            raise self.fail(i, f"expected ']' to close [{function.name}(...)")
+        count = len(args)
+        if count < function.min_args or (
+            function.max_args is not None and count > function.max_args
+        ):
+            raise self.fail(
+                start,
+                f"{function.signature} takes {function.arity_text()}, got {count}",
+            )
+        return Call(function, tuple(args), text[start : i + 1]), i + 1
+
+    def argument(self, i: int, function: str) -> tuple[tuple[Node, ...], int]:
+        """One argument: terms side by side up to ``,`` or ``)``."""
+        text = self.text
+        terms: list[Node] = []
+        while True:
+            i = self.skip_space(i)
+            if i >= len(text):
+                raise self.fail(i, f"unclosed arguments of {function}")
+            c = text[i]
+            if c in ",)":
+                if not terms:
+                    raise self.fail(i, f"missing argument to {function}")
+                return tuple(terms), i
+            if c == "'":
+                value, i = self.quoted(i)
+                terms.append(Text(value))
+            elif c == "{":
+                node, i = self.reference(i)
+                terms.append(node)
+            elif c == "[":
+                node, i = self.call(i)
+                terms.append(node)
+            elif m := _NUMBER.match(text, i):
+                terms.append(Text(m.group()))
+                i = m.end()
+            else:
+                raise self.fail(
+                    i, f"unexpected {c!r} in the arguments of {function} (quote text: 'like this')"
+                )
+
+    def quoted(self, start: int) -> tuple[str, int]:
+        text = self.text
+        out: list[str] = []
+        i = start + 1
+        while True:
+            j = text.find("'", i)
+            if j < 0:
+                raise self.fail(start, "unclosed quoted text (write '' for a quote inside it)")
+            out.append(text[i:j])
+            if j + 1 < len(text) and text[j + 1] == "'":
+                out.append("'")
+                i = j + 2
+                continue
+            return "".join(out), j + 1
