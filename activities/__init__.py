@@ -2,4 +2,20 @@
 
 from __future__ import annotations
 
-ACTIVITIES: list = []
+from activities.data import compare_values, initialize_data, junction, return_data
+from activities.program import run_program
+from activities.runbooks import invoke_runbook
+from activities.timing import wait
+from orch.sdk import ActivityType
+
+ACTIVITIES: list[ActivityType] = [
+    initialize_data,
+    return_data,
+    junction,
+    run_program,
+    compare_values,
+    invoke_runbook,
+    wait,
+]
+
+__all__ = ["ACTIVITIES"]

@@ -4,24 +4,59 @@ Standard activities (``activities/``) use only this public API, exactly like a
 third-party integration pack.
 """
 
+from orch.errors import ActivityError
+from orch.sdk.context import (
+    ChildJob,
+    Context,
+    InstanceInfo,
+    Item,
+    RunbookLauncher,
+    VariableLookup,
+)
+from orch.sdk.convert import (
+    InputError,
+    convert_inputs,
+    error_summary,
+    format_time,
+    to_items,
+    to_text,
+)
 from orch.sdk.declare import (
     COMMON_FIELDS,
     ActivityType,
     Inputs,
+    NoData,
     Published,
     Secret,
     activity,
 )
 from orch.sdk.registry import Registry, default_registry, load_installed
+from orch.sdk.values import compare, parameter_text
 
 __all__ = [
     "COMMON_FIELDS",
+    "ActivityError",
     "ActivityType",
+    "ChildJob",
+    "Context",
+    "InputError",
     "Inputs",
+    "InstanceInfo",
+    "Item",
+    "NoData",
     "Published",
     "Registry",
+    "RunbookLauncher",
     "Secret",
+    "VariableLookup",
     "activity",
+    "compare",
+    "convert_inputs",
     "default_registry",
+    "error_summary",
+    "format_time",
     "load_installed",
+    "parameter_text",
+    "to_items",
+    "to_text",
 ]

@@ -31,6 +31,11 @@ class Published(msgspec.Struct, kw_only=True):
     """Base for an activity's published data; every field is published as text."""
 
 
+class NoData(Published):
+    """Published data of an activity with no fields of its own (it still
+    publishes the common fields, and its path goes on)."""
+
+
 class Secret(str):
     """Marks an input as secret: never logged, never published, never in events."""
 

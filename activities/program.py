@@ -1,0 +1,154 @@
+"""``run_program``: run a program with an argument list — never through a shell.
+
+The program runs in its own session (process group), so a stop or a timeout
+kills it *and everything it started*: nothing outlives the run. stdout and
+stderr are captured up to ``max_output_bytes`` each; past that the rest is
+read and dropped (so the program never blocks on a full pipe) and a marker
+says how much was cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from orch.sdk import ActivityError, Context, Inputs, activity
+
+DEFAULT_MAX_OUTPUT = 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class RunProgramInputs(Inputs):
+    program: str
+    args: list[str] = []
+    env: dict[str, str] = {}
+    """Added to (or overriding) the runbook server's environment."""
+    cwd: str | None = None
+    success_exit_codes: list[int] = msgspec.field(default_factory=lambda: [0])
+    split_output: bool = False
+    """Publish one item per non-empty stdout line (``Line``, ``LineNumber``)."""
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT
+    """Captured bytes per stream; the rest is dropped and marked."""
+
+
+_SPLIT_FIELDS = frozenset({"Line", "LineNumber"})
+_WHOLE_FIELDS = frozenset({"Output", "ErrorOutput", "ExitCode"})
+
+
+def _fields(properties: Mapping[str, Any]) -> frozenset[str] | None:
+    split = properties.get("split_output", False)
+    if split in (True, "true"):
+        return _SPLIT_FIELDS
+    if split in (False, "false"):
+        return _WHOLE_FIELDS
+    return None
+
+
+@activity(
+    "run_program",
+    display_name="Run Program",
+    category="System",
+    rerunnable=False,
+    dynamic_fields=_fields,
+)
+async def run_program(ctx: Context, inputs: RunProgramInputs) -> list[dict[str, str]]:
+    """Run ``program`` with ``args``; publish its output and exit code.
+
+    Without ``split_output``: one item with ``Output`` (stdout, trailing
+    newline removed), ``ErrorOutput`` and ``ExitCode``. With it: one item per
+    non-empty stdout line with ``Line`` and ``LineNumber`` (1-based). An exit
+    code outside ``success_exit_codes`` fails the run (its data is still
+    published).
+    """
+    env = {**os.environ, **inputs.env} if inputs.env else None
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            inputs.program,
+            *inputs.args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=inputs.cwd,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        where = f" in {inputs.cwd}" if inputs.cwd else ""
+        raise ActivityError(f"program not found: {inputs.program}{where}") from None
+    except PermissionError:
+        raise ActivityError(f"not allowed to run {inputs.program}") from None
+    except NotADirectoryError:
+        raise ActivityError(f"cwd is not a directory: {inputs.cwd}") from None
+    ctx.log.debug("program started", program=inputs.program, pid=proc.pid)
+    limit = max(0, inputs.max_output_bytes)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        async with asyncio.TaskGroup() as tg:
+            out_task = tg.create_task(_capture(proc.stdout, limit), name=f"{ctx.run_id}/stdout")
+            err_task = tg.create_task(_capture(proc.stderr, limit), name=f"{ctx.run_id}/stderr")
+        code = await proc.wait()
+    except BaseException:
+        # Stop, timeout or failure while it runs: kill the whole process group.
+        await _kill(proc)
+        raise
+    output, error_output = out_task.result(), err_task.result()
+    if code not in inputs.success_exit_codes:
+        first = next((ln for ln in error_output.splitlines() if ln.strip()), "")
+        ctx.fail(f"exit code {code}" + (f": {first[:200]}" if first else ""))
+    if inputs.split_output:
+        return [
+            {"Line": line, "LineNumber": str(n)}
+            for n, line in enumerate(output.splitlines(), 1)
+            if line
+        ]
+    return [
+        {
+            "Output": _chomp(output),
+            "ErrorOutput": _chomp(error_output),
+            "ExitCode": str(code),
+        }
+    ]
+
+
+async def _capture(stream: asyncio.StreamReader, limit: int) -> str:
+    kept = bytearray()
+    dropped = 0
+    while chunk := await stream.read(_CHUNK):
+        room = limit - len(kept)
+        if room >= len(chunk):
+            kept += chunk
+        else:
+            if room > 0:
+                kept += chunk[:room]
+            dropped += len(chunk) - max(room, 0)
+    text = kept.decode("utf-8", "replace")
+    if dropped:
+        text += f"\n[output truncated: {dropped} more bytes]"
+    return text
+
+
+def _chomp(text: str) -> str:
+    if text.endswith("\n"):
+        text = text[:-1]
+        if text.endswith("\r"):
+            text = text[:-1]
+    return text
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the program's process group and reap the program."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.returncode is None:
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+    await proc.wait()
