@@ -1,0 +1,86 @@
+"""Job and instance resources (DESIGN "Resource shapes")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from orch.api.base import Cursor, Id, Limit, Query, Request, Response
+
+JobStatus = Literal["queued", "running", "success", "warning", "failed", "stopped"]
+InstanceStatus = Literal["running", "success", "warning", "failed", "stopped"]
+RunStatus = Literal["running", "success", "warning", "failed", "interrupted", "stopped"]
+FINISHED_JOB_STATUSES: frozenset[str] = frozenset({"success", "warning", "failed", "stopped"})
+
+
+class StartJob(Request):
+    runbook: str
+    """The runbook's id or its path (``/Examples/Hello``)."""
+    parameters: dict[str, Any] = {}
+    """Values for the start activity's parameters; text, numbers or booleans."""
+    server: str | None = None
+    """Run on this runbook server only; null: any eligible server."""
+
+
+class Job(Response):
+    id: Id
+    runbook_id: Id
+    runbook_path: str
+    runbook_version: int
+    status: JobStatus
+    parameters: dict[str, str]
+    returned_data: dict[str, str] | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    server: str | None
+    """The runbook server that claimed the job."""
+    instance_id: Id | None
+    """The latest instance."""
+    instance_ids: list[Id]
+    """Every instance, oldest first."""
+    waiting_reason: str | None
+    stop_requested_at: datetime | None
+    target_server: str | None
+    created_by: str | None
+    parent_job_id: Id | None
+
+
+class JobList(Response):
+    items: list[Job]
+    next: str | None
+
+
+class ListJobsQuery(Query):
+    runbook: str | None = None
+    """A runbook id or path."""
+    status: JobStatus | None = None
+    cursor: Cursor | None = None
+    limit: Limit = 100
+
+
+class ActivityRun(Response):
+    run_id: Id
+    activity: str
+    status: RunStatus
+    published: list[dict[str, str]]
+    """One object per item (one for single-valued data)."""
+    started_at: datetime
+    ended_at: datetime | None
+    error: str | None
+    parent_run: Id | None
+    item: int
+    attempt: int
+
+
+class Instance(Response):
+    id: Id
+    job_id: Id
+    status: InstanceStatus
+    server: str
+    started_at: datetime
+    ended_at: datetime | None
+    returned_data: dict[str, str] | None
+    error: str | None
+    activity_runs: list[ActivityRun]
+    """Every run, in the order they started."""

@@ -1,0 +1,140 @@
+"""The error contract: every failure becomes ``{"error": {"code", "message", "path"}}``.
+
+Handlers raise :class:`HttpError` subclasses (or the domain errors of
+``orch.errors``, mapped here); the middleware turns them into JSON with the
+right 4xx status. Anything else is a bug: it is logged with its traceback
+and answered with a 500 that carries no internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from orch.api import ErrorBody, ErrorDetail, Fault, encode
+from orch.errors import Conflict, DocumentError, NotFound, OrchError
+from orch.logging import get_logger
+
+log = get_logger("orch.gateway")
+
+
+class HttpError(Exception):
+    """An error answered with ``status`` and the error body."""
+
+    status = 500
+    code = "internal"
+    headers: dict[str, str] | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        faults: Sequence[Fault] | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.faults = list(faults) if faults is not None else None
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(HttpError):
+    status = 400
+    code = "malformed-request"
+
+
+class Unauthorized(HttpError):
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="orch"'}
+
+
+class Forbidden(HttpError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(HttpError):
+    status = 404
+    code = "not-found"
+
+
+class ConflictError(HttpError):
+    status = 409
+    code = "conflict"
+
+
+class Invalid(HttpError):
+    status = 422
+    code = "invalid-body"
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    path: str | None = None,
+    faults: list[Fault] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, path=path, faults=faults))
+    return web.Response(
+        body=encode(body), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _faults_of(exc: OrchError) -> list[Fault] | None:
+    raw: Any = getattr(exc, "faults", None)
+    if not raw:
+        return None
+    return [
+        Fault(path=f.path, message=f.message, code=getattr(f, "code", "invalid")) for f in raw
+    ]
+
+
+_HTTP_CODES = {
+    400: "malformed-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except HttpError as e:
+        return error_response(
+            e.status, e.code, e.message, path=e.path, faults=e.faults, headers=e.headers
+        )
+    except DocumentError as e:
+        faults = _faults_of(e)
+        path = faults[0].path if faults else e.path
+        return error_response(422, "invalid-document", e.message, path=path, faults=faults)
+    except NotFound as e:
+        return error_response(404, "not-found", e.message, path=e.path)
+    except Conflict as e:
+        return error_response(409, "conflict", e.message, path=e.path)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        code = _HTTP_CODES.get(e.status, "http-error")
+        headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+        return error_response(e.status, code, e.reason, headers=headers)
+    except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception:
+        log.exception("request failed", method=request.method, path=request.path)
+        return error_response(500, "internal", "internal error (a bug; see the gateway's log)")
