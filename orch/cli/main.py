@@ -16,6 +16,7 @@ def cli() -> None:
 def _register() -> None:
     # Each module adds its commands to `cli`; listed here so the set is explicit.
     from orch.cli import runbook  # noqa: F401
+    from orch.cli import db  # noqa: F401
 
 
 def main() -> None:

@@ -1,0 +1,87 @@
+"""Settings read from the environment once, so every process agrees on them.
+
+``ORCH_DATABASE_URL`` unset means "use the embedded PostgreSQL of ``ORCH_DATA_DIR``".
+Server knobs are here (not scattered as constants) so tests can shrink every
+interval to make failover and polling scenarios take seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from orch.errors import ConfigError
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    database_url: str | None = None
+    data_dir: Path = Path(".orch")
+    url: str | None = None
+    token: str | None = None
+    server_name: str = ""
+    capacity: int = 1000
+    heartbeat_seconds: float = 5.0
+    poll_seconds: float = 5.0
+    server_timeout_seconds: float = 30.0
+    shutdown_grace_seconds: float = 30.0
+    pool_size: int = 4
+    """Connections per server pool (2 cores: a few are plenty; the listener is extra)."""
+    claim_batch: int = 50
+    """Most jobs claimed in one round trip."""
+    commit_batch: int = 2000
+    """Most records written by one group commit."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build from ``env`` (default ``os.environ``); keyword overrides win (CLI options)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {
+            "database_url": env.get("ORCH_DATABASE_URL") or None,
+            "data_dir": Path(env.get("ORCH_DATA_DIR") or ".orch"),
+            "url": env.get("ORCH_URL") or None,
+            "token": env.get("ORCH_TOKEN") or None,
+            "server_name": env.get("ORCH_SERVER_NAME") or socket.gethostname(),
+            "capacity": _number(env, "ORCH_CAPACITY", 1000, int),
+            "heartbeat_seconds": _number(env, "ORCH_HEARTBEAT_SECONDS", 5.0, float),
+            "poll_seconds": _number(env, "ORCH_POLL_SECONDS", 5.0, float),
+            "server_timeout_seconds": _number(env, "ORCH_SERVER_TIMEOUT_SECONDS", 30.0, float),
+            "shutdown_grace_seconds": _number(env, "ORCH_SHUTDOWN_GRACE_SECONDS", 30.0, float),
+            "pool_size": _number(env, "ORCH_POOL_SIZE", 4, int),
+            "claim_batch": _number(env, "ORCH_CLAIM_BATCH", 50, int),
+            "commit_batch": _number(env, "ORCH_COMMIT_BATCH", 2000, int),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values["data_dir"], str):
+            values["data_dir"] = Path(values["data_dir"])
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.capacity < 1:
+            raise ConfigError("capacity must be at least 1", path="ORCH_CAPACITY")
+        for name in ("heartbeat_seconds", "poll_seconds", "server_timeout_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive", path=f"ORCH_{name.upper()}")
+        if self.shutdown_grace_seconds < 0:
+            raise ConfigError("must not be negative", path="ORCH_SHUTDOWN_GRACE_SECONDS")
+        if self.pool_size < 1 or self.claim_batch < 1 or self.commit_batch < 1:
+            raise ConfigError("pool_size, claim_batch and commit_batch must be at least 1")
+
+    def replace(self, **changes: Any) -> Settings:
+        return msgspec.structs.replace(self, **changes)
+
+
+def _number(env: Mapping[str, str], key: str, default: Any, kind: type) -> Any:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"not a number: {raw!r}", path=key) from None

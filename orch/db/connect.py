@@ -1,0 +1,75 @@
+"""Connecting: where the database is (URL or embedded) and a pool with our codecs.
+
+jsonb travels in binary form and is (de)serialised with msgspec: values come
+back as plain dicts/lists/strings, and the PostgreSQL store passes encoded
+bytes straight through where it already has them (``Raw``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from orch.config import Settings
+from orch.db.embedded import EmbeddedPostgres
+
+__all__ = ["connect", "create_pool", "init_connection", "resolve_dsn"]
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+def _jsonb_encode(value: Any) -> bytes:
+    if isinstance(value, msgspec.Raw):
+        return b"\x01" + bytes(value)
+    return b"\x01" + _encode(value)
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return _decode(data[1:])
+
+
+def _json_encode(value: Any) -> bytes:
+    return bytes(value) if isinstance(value, msgspec.Raw) else _encode(value)
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Install the jsonb/json codecs (run on every new connection)."""
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_jsonb_encode, decoder=_jsonb_decode,
+        format="binary",
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", encoder=_json_encode, decoder=_decode, format="binary",
+    )
+
+
+async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The DSN to use and, for the embedded server, its handle (stop it when done).
+
+    The handle's ``owner`` tells whether this process started the server;
+    ``stop()`` is a no-op otherwise, so callers can always call it.
+    """
+    if settings.database_url:
+        return settings.database_url, None
+    pg = EmbeddedPostgres(settings.data_dir)
+    await pg.start()
+    return pg.dsn, pg
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 4, **kw: Any) -> asyncpg.Pool:
+    """A pool with our codecs; ``kw`` goes to ``asyncpg.create_pool``."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, **kw
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str, **kw: Any) -> asyncpg.Connection:
+    """One connection with our codecs (listeners, migrations, scripts)."""
+    conn = await asyncpg.connect(dsn, **kw)
+    await init_connection(conn)
+    return conn

@@ -1,0 +1,364 @@
+-- 0001: the initial schema (as schema.sql at the time).
+
+-- Which migrations were applied (orch/db/migrate.py creates it first, identically).
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     integer PRIMARY KEY,
+    name        text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE folders (
+    id          uuid PRIMARY KEY,
+    path        text NOT NULL UNIQUE,             -- '/', '/Ops', '/Ops/Services'
+    parent_id   uuid REFERENCES folders (id),
+    name        text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT folders_path_absolute CHECK (path LIKE '/%')
+);
+-- The root folder exists in every database.
+INSERT INTO folders (id, path, parent_id, name)
+    VALUES ('00000000-0000-0000-0000-000000000000', '/', NULL, '');
+
+CREATE TABLE users (
+    id             uuid PRIMARY KEY,
+    name           text NOT NULL UNIQUE,
+    password_hash  text,
+    disabled       boolean NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE groups (
+    id          uuid PRIMARY KEY,
+    name        text NOT NULL UNIQUE,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE group_members (
+    group_id  uuid NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    user_id   uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    PRIMARY KEY (group_id, user_id)
+);
+
+CREATE TABLE tokens (
+    id            uuid PRIMARY KEY,
+    user_id       uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name          text NOT NULL,
+    token_hash    text NOT NULL UNIQUE,           -- sha256 of the secret; the secret is shown once
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    expires_at    timestamptz,
+    revoked_at    timestamptz,
+    last_used_at  timestamptz
+);
+
+CREATE TABLE grants (
+    id              uuid PRIMARY KEY,
+    principal_kind  text NOT NULL CHECK (principal_kind IN ('user', 'group')),
+    principal_id    uuid NOT NULL,
+    target_path     text NOT NULL,                -- a folder or runbook path; '/' for system rights
+    rights          text[] NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (principal_kind, principal_id, target_path)
+);
+
+CREATE TABLE runbooks (
+    id                   uuid PRIMARY KEY,
+    folder_id            uuid NOT NULL REFERENCES folders (id),
+    name                 text NOT NULL,
+    path                 text NOT NULL UNIQUE,    -- folder path + '/' + name
+    current_version      integer NOT NULL,
+    is_monitor           boolean NOT NULL DEFAULT false,
+    max_concurrent_jobs  integer NOT NULL DEFAULT 0 CHECK (max_concurrent_jobs >= 0),
+    checked_out_by       uuid REFERENCES users (id),
+    checked_out_at       timestamptz,
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    updated_at           timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (folder_id, name)
+);
+
+CREATE TABLE runbook_versions (
+    runbook_id   uuid NOT NULL REFERENCES runbooks (id) ON DELETE CASCADE,
+    version      integer NOT NULL CHECK (version >= 1),
+    document     jsonb NOT NULL,                  -- the orch.runbook/1 document as checked in
+    hash         text NOT NULL,                   -- sha256 of the canonical document bytes
+    comment      text NOT NULL DEFAULT '',
+    created_by   uuid REFERENCES users (id),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (runbook_id, version)
+);
+
+-- Primary server first (position 0), then standbys in order.
+CREATE TABLE runbook_servers (
+    runbook_id   uuid NOT NULL REFERENCES runbooks (id) ON DELETE CASCADE,
+    position     integer NOT NULL CHECK (position >= 0),
+    server_name  text NOT NULL,
+    PRIMARY KEY (runbook_id, position),
+    UNIQUE (runbook_id, server_name)
+);
+
+-- status: up (claiming), draining (finishing its instances, claims nothing),
+-- maintenance (registered, claims nothing), down (heartbeat lapsed, marked by a
+-- peer), stopped (clean exit). Only 'up' with a fresh heartbeat is available.
+CREATE TABLE servers (
+    name          text PRIMARY KEY,
+    status        text NOT NULL CHECK (status IN
+                      ('up', 'draining', 'maintenance', 'down', 'stopped')),
+    host          text NOT NULL DEFAULT '',
+    pid           integer,
+    capacity      integer NOT NULL CHECK (capacity > 0),
+    running       integer NOT NULL DEFAULT 0,
+    packs         jsonb NOT NULL DEFAULT '[]',
+    started_at    timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE jobs (
+    id                  uuid PRIMARY KEY,
+    runbook_id          uuid NOT NULL REFERENCES runbooks (id) ON DELETE CASCADE,
+    runbook_version     integer NOT NULL,
+    status              text NOT NULL CHECK (status IN
+                            ('queued', 'running', 'success', 'warning', 'failed', 'stopped')),
+    parameters          jsonb NOT NULL DEFAULT '{}',
+    returned_data       jsonb,
+    is_monitor          boolean NOT NULL DEFAULT false,
+    target_server       text,                     -- asked for at start; null = any eligible
+    claimed_by          text,
+    instance_id         uuid,                     -- the latest instance
+    waiting_reason      text,
+    created_by          uuid REFERENCES users (id),
+    parent_job_id       uuid REFERENCES jobs (id),
+    parent_instance_id  uuid,
+    created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at          timestamptz,
+    ended_at            timestamptz,
+    stop_requested_at   timestamptz,
+    FOREIGN KEY (runbook_id, runbook_version) REFERENCES runbook_versions (runbook_id, version)
+);
+CREATE INDEX jobs_queued ON jobs (created_at) WHERE status = 'queued';
+CREATE INDEX jobs_queued_runbook ON jobs (runbook_id) WHERE status = 'queued';
+CREATE INDEX jobs_running_runbook ON jobs (runbook_id) WHERE status = 'running';
+CREATE INDEX jobs_running_server ON jobs (claimed_by) WHERE status = 'running';
+CREATE INDEX jobs_parent ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;
+CREATE INDEX jobs_runbook ON jobs (runbook_id, created_at);
+CREATE INDEX jobs_status ON jobs (status, created_at);
+-- At most one live job per monitor runbook: the database, not Python, enforces it.
+CREATE UNIQUE INDEX jobs_one_live_monitor ON jobs (runbook_id)
+    WHERE is_monitor AND status IN ('queued', 'running');
+
+CREATE TABLE instances (
+    id             uuid PRIMARY KEY,
+    job_id         uuid NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    server         text,                          -- current owner; null = released, to resume
+    epoch          integer NOT NULL DEFAULT 1,    -- bumped on each takeover; fences old owners
+    status         text NOT NULL CHECK (status IN
+                       ('running', 'success', 'warning', 'failed', 'stopped')),
+    returned_data  jsonb,
+    error          text,
+    started_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    ended_at       timestamptz
+);
+CREATE INDEX instances_job ON instances (job_id);
+CREATE INDEX instances_running_server ON instances (server) WHERE status = 'running';
+CREATE INDEX instances_released ON instances (started_at)
+    WHERE status = 'running' AND server IS NULL;
+
+CREATE TABLE activity_runs (
+    run_id       uuid PRIMARY KEY,
+    seq          bigint GENERATED ALWAYS AS IDENTITY,   -- start order within the instance
+    instance_id  uuid NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    activity     text NOT NULL,
+    parent_run   uuid,
+    item         integer NOT NULL DEFAULT 0,
+    attempt      integer NOT NULL DEFAULT 1,
+    status       text NOT NULL CHECK (status IN
+                     ('running', 'success', 'warning', 'failed', 'interrupted', 'stopped')),
+    published    jsonb NOT NULL DEFAULT '[]',
+    lineage      bytea NOT NULL DEFAULT '',
+    started_at   timestamptz NOT NULL,
+    ended_at     timestamptz,
+    error        text
+);
+CREATE INDEX activity_runs_instance ON activity_runs (instance_id, seq);
+
+-- The live feed's source: one row per state change, written in the same
+-- transaction as the change it describes.
+CREATE TABLE events (
+    seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind         text NOT NULL,                   -- job | instance | activity | server | audit
+    at           timestamptz NOT NULL DEFAULT clock_timestamp(),
+    runbook_id   uuid,
+    job_id       uuid,
+    instance_id  uuid,
+    activity     text,
+    run_id       uuid,
+    status       text,
+    server       text,
+    data         jsonb
+);
+CREATE INDEX events_job ON events (job_id, seq);
+CREATE INDEX events_instance ON events (instance_id, seq);
+
+CREATE TABLE variables (
+    name        text PRIMARY KEY,
+    value       text NOT NULL,                    -- ciphertext when encrypted
+    encrypted   boolean NOT NULL DEFAULT false,
+    updated_by  uuid REFERENCES users (id),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE audit (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor   text,
+    action  text NOT NULL,
+    target  text,
+    data    jsonb
+);
+
+-- A job is a row: inserting one wakes the runbook servers (LISTEN orch_jobs).
+CREATE FUNCTION orch_notify_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('orch_jobs', '');
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER jobs_notify AFTER INSERT ON jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION orch_notify_jobs();
+
+-- Every event wakes the gateways' live feed (LISTEN orch_events); the payload
+-- is unused, listeners read events after the last seq they saw.
+CREATE FUNCTION orch_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('orch_events', '');
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION orch_notify_events();
+
+-- Stop requests reach the owning server at once (LISTEN orch_stops, payload:
+-- the job id); the server also polls for them.
+CREATE FUNCTION orch_notify_stop() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('orch_stops', NEW.id::text);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER jobs_notify_stop AFTER UPDATE OF stop_requested_at ON jobs
+    FOR EACH ROW WHEN (OLD.stop_requested_at IS NULL AND NEW.stop_requested_at IS NOT NULL)
+    EXECUTE FUNCTION orch_notify_stop();
+
+-- A child job (invoke_runbook) that ends wakes its waiting parent, wherever it
+-- runs (LISTEN orch_job_ended, payload: the job id).
+CREATE FUNCTION orch_notify_job_ended() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('orch_job_ended', NEW.id::text);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER jobs_notify_ended AFTER UPDATE OF status ON jobs
+    FOR EACH ROW WHEN (NEW.parent_job_id IS NOT NULL
+                       AND OLD.status IN ('queued', 'running')
+                       AND NEW.status NOT IN ('queued', 'running'))
+    EXECUTE FUNCTION orch_notify_job_ended();
+
+-- Claim up to p_limit queued jobs for server p_server and create their
+-- instances, in one call (one round trip). A server may claim a job when the
+-- job names it as target, or names no target and the runbook has no server
+-- assignment, or p_server is assigned and every server before it is
+-- unavailable (not 'up', heartbeat older than p_timeout seconds, or at
+-- capacity). Runbooks with max_concurrent_jobs are claimed under a per-runbook
+-- advisory lock, taken before the claim's snapshot, so claimers on different
+-- servers see each other's claims and the limit is exact. p_running is the
+-- server's count of running instances before this claim.
+CREATE FUNCTION orch_claim_jobs(p_server text, p_limit integer, p_running integer,
+                                p_timeout double precision)
+RETURNS TABLE (job_id uuid, instance_id uuid, runbook_id uuid, runbook_version integer,
+               runbook_path text, runbook_name text, parameters jsonb, created_by uuid,
+               started_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM pg_advisory_xact_lock(1869771619, l.key)
+       FROM (SELECT DISTINCT hashtext(r.id::text) AS key
+               FROM runbooks r
+              WHERE r.max_concurrent_jobs > 0
+                AND EXISTS (SELECT 1 FROM jobs q
+                             WHERE q.runbook_id = r.id AND q.status = 'queued')
+              ORDER BY 1) l;
+    RETURN QUERY
+    WITH available AS (
+        SELECT s.name FROM servers s
+         WHERE s.status = 'up'
+           AND s.heartbeat_at > now() - make_interval(secs => p_timeout)
+           AND s.running < s.capacity
+    ),
+    candidates AS (
+        SELECT j.id, j.runbook_id, j.created_at, r.max_concurrent_jobs AS max_jobs
+          FROM jobs j JOIN runbooks r ON r.id = j.runbook_id
+         WHERE j.status = 'queued'
+           AND (j.target_server = p_server
+                OR (j.target_server IS NULL
+                    AND (NOT EXISTS (SELECT 1 FROM runbook_servers a
+                                      WHERE a.runbook_id = j.runbook_id)
+                         OR EXISTS (
+                            SELECT 1 FROM runbook_servers mine
+                             WHERE mine.runbook_id = j.runbook_id
+                               AND mine.server_name = p_server
+                               AND NOT EXISTS (
+                                   SELECT 1 FROM runbook_servers b
+                                     JOIN available ON available.name = b.server_name
+                                    WHERE b.runbook_id = j.runbook_id
+                                      AND b.position < mine.position)))))
+           AND (r.max_concurrent_jobs = 0
+                OR r.max_concurrent_jobs > (SELECT count(*) FROM jobs x
+                                             WHERE x.runbook_id = j.runbook_id
+                                               AND x.status = 'running'))
+         ORDER BY j.created_at
+         LIMIT p_limit
+         FOR UPDATE OF j SKIP LOCKED
+    ),
+    ranked AS (
+        SELECT c.id, c.max_jobs,
+               row_number() OVER (PARTITION BY c.runbook_id ORDER BY c.created_at) AS rn,
+               CASE WHEN c.max_jobs = 0 THEN 0
+                    ELSE (SELECT count(*) FROM jobs x
+                           WHERE x.runbook_id = c.runbook_id AND x.status = 'running')
+               END AS running_now
+          FROM candidates c
+    ),
+    claimed AS (
+        UPDATE jobs j
+           SET status = 'running', claimed_by = p_server, started_at = clock_timestamp(),
+               waiting_reason = NULL, instance_id = gen_random_uuid()
+          FROM ranked k
+         WHERE j.id = k.id AND (k.max_jobs = 0 OR k.rn + k.running_now <= k.max_jobs)
+        RETURNING j.id, j.instance_id, j.runbook_id, j.runbook_version, j.parameters,
+                  j.created_by, j.started_at, j.created_at
+    ),
+    new_instances AS (
+        INSERT INTO instances (id, job_id, server, epoch, status, started_at)
+        SELECT c.instance_id, c.id, p_server, 1, 'running', c.started_at FROM claimed c
+    ),
+    new_events AS (
+        INSERT INTO events (kind, at, runbook_id, job_id, instance_id, status, server, data)
+        SELECT e.kind, e.at, e.runbook_id, e.job_id, e.instance_id, 'running', p_server, e.data
+          FROM (SELECT 'job' AS kind, c.started_at AS at, c.runbook_id, c.id AS job_id,
+                       c.instance_id, jsonb_build_object('claimed_by', p_server) AS data,
+                       c.created_at AS created_at, 1 AS ord
+                  FROM claimed c
+                UNION ALL
+                SELECT 'instance', c.started_at, c.runbook_id, c.id, c.instance_id,
+                       jsonb_build_object('server', p_server, 'epoch', 1), c.created_at, 2
+                  FROM claimed c) e
+         ORDER BY e.created_at, e.job_id, e.ord
+    ),
+    me AS (
+        UPDATE servers SET running = p_running + (SELECT count(*) FROM claimed)
+         WHERE name = p_server AND EXISTS (SELECT 1 FROM claimed)
+    )
+    SELECT c.id, c.instance_id, c.runbook_id, c.runbook_version, r.path, r.name,
+           c.parameters, c.created_by, c.started_at
+      FROM claimed c JOIN runbooks r ON r.id = c.runbook_id
+     ORDER BY c.created_at;
+END;
+$$;
