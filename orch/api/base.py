@@ -4,6 +4,9 @@ Requests are decoded strictly (unknown keys are a 422 naming the key), so a
 typo in a client never passes silently. Responses are decoded leniently by
 the client (a newer gateway may add fields) and always encode every field,
 ``null`` included: DESIGN's "absent values are null, never omitted".
+
+msgspec does not inherit ``kw_only``, so every subclass repeats it (all
+construction is by keyword, which keeps field order free).
 """
 
 from __future__ import annotations

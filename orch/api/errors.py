@@ -5,7 +5,7 @@ from __future__ import annotations
 from orch.api.base import Response
 
 
-class Fault(Response):
+class Fault(Response, kw_only=True):
     """One fault of an invalid document or body: where, what, and a stable slug."""
 
     path: str
@@ -13,7 +13,7 @@ class Fault(Response):
     code: str
 
 
-class ErrorDetail(Response):
+class ErrorDetail(Response, kw_only=True):
     code: str
     """Stable slug: ``malformed-json``, ``invalid-document``, ``invalid-body``,
     ``unauthorized``, ``forbidden``, ``not-found``, ``conflict`` …"""
@@ -24,5 +24,5 @@ class ErrorDetail(Response):
     """Every fault of an invalid document (its first one is ``path``); null otherwise."""
 
 
-class ErrorBody(Response):
+class ErrorBody(Response, kw_only=True):
     error: ErrorDetail

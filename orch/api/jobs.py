@@ -13,7 +13,7 @@ RunStatus = Literal["running", "success", "warning", "failed", "interrupted", "s
 FINISHED_JOB_STATUSES: frozenset[str] = frozenset({"success", "warning", "failed", "stopped"})
 
 
-class StartJob(Request):
+class StartJob(Request, kw_only=True):
     runbook: str
     """The runbook's id or its path (``/Examples/Hello``)."""
     parameters: dict[str, Any] = {}
@@ -22,7 +22,7 @@ class StartJob(Request):
     """Run on this runbook server only; null: any eligible server."""
 
 
-class Job(Response):
+class Job(Response, kw_only=True):
     id: Id
     runbook_id: Id
     runbook_path: str
@@ -46,12 +46,12 @@ class Job(Response):
     parent_job_id: Id | None
 
 
-class JobList(Response):
+class JobList(Response, kw_only=True):
     items: list[Job]
     next: str | None
 
 
-class ListJobsQuery(Query):
+class ListJobsQuery(Query, kw_only=True):
     runbook: str | None = None
     """A runbook id or path."""
     status: JobStatus | None = None
@@ -59,7 +59,7 @@ class ListJobsQuery(Query):
     limit: Limit = 100
 
 
-class ActivityRun(Response):
+class ActivityRun(Response, kw_only=True):
     run_id: Id
     activity: str
     status: RunStatus
@@ -73,11 +73,12 @@ class ActivityRun(Response):
     attempt: int
 
 
-class Instance(Response):
+class Instance(Response, kw_only=True):
     id: Id
     job_id: Id
     status: InstanceStatus
-    server: str
+    server: str | None
+    """The runbook server running it; null while released for another server to resume."""
     started_at: datetime
     ended_at: datetime | None
     returned_data: dict[str, str] | None

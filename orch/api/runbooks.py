@@ -8,12 +8,12 @@ from typing import Any
 from orch.api.base import Cursor, Id, Limit, Query, Response
 
 
-class CheckInQuery(Query):
+class CheckInQuery(Query, kw_only=True):
     comment: str = ""
     """The check-in comment recorded with the new version."""
 
 
-class CheckInResult(Response):
+class CheckInResult(Response, kw_only=True):
     id: Id
     version: int
     path: str
@@ -21,7 +21,7 @@ class CheckInResult(Response):
     """sha256 (hex) of the canonical document bytes."""
 
 
-class VersionSummary(Response):
+class VersionSummary(Response, kw_only=True):
     version: int
     hash: str
     comment: str
@@ -30,7 +30,7 @@ class VersionSummary(Response):
     created_at: datetime
 
 
-class RunbookVersion(Response):
+class RunbookVersion(Response, kw_only=True):
     runbook_id: Id
     path: str
     version: int
@@ -42,7 +42,7 @@ class RunbookVersion(Response):
     """The ``orch.runbook/1`` document of this version."""
 
 
-class RunbookSummary(Response):
+class RunbookSummary(Response, kw_only=True):
     id: Id
     path: str
     folder: str
@@ -56,19 +56,19 @@ class RunbookSummary(Response):
     updated_at: datetime
 
 
-class RunbookDetail(RunbookSummary):
+class RunbookDetail(RunbookSummary, kw_only=True):
     """A runbook with every version (oldest first) and its current document."""
 
     versions: list[VersionSummary]
     document: dict[str, Any]
 
 
-class RunbookList(Response):
+class RunbookList(Response, kw_only=True):
     items: list[RunbookSummary]
     next: str | None
 
 
-class ListRunbooksQuery(Query):
+class ListRunbooksQuery(Query, kw_only=True):
     folder: str | None = None
     """Only runbooks in this folder or below it."""
     cursor: Cursor | None = None

@@ -20,13 +20,21 @@ from orch.gateway.errors import BadRequest, Invalid, NotFoundError
 T = TypeVar("T")
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 
 
 def split_validation_error(exc: msgspec.ValidationError) -> tuple[str, str]:
-    """``"Expected `str`, got `int` - at `$.a`"`` → ``("Expected `str`, got `int`", "$.a")``."""
+    """``"Expected `str`, got `int` - at `$.a`"`` → ``("Expected `str`, got `int`", "$.a")``.
+
+    An unknown key's path is the key itself (``$.bogus``), not the object holding it.
+    """
     m = _AT_PATH.match(str(exc))
     assert m is not None  # the pattern matches any text
-    return m["message"], m["path"] or "$"
+    message, path = m["message"], m["path"] or "$"
+    unknown = _UNKNOWN_FIELD.match(message)
+    if unknown is not None:
+        path = f"{path}.{unknown['name']}"
+    return message, path
 
 
 async def read_bytes(request: web.Request) -> bytes:
