@@ -18,6 +18,14 @@ from orch.errors import DocumentError
 _Test = Callable[[str], bool]
 
 
+class ConditionError(DocumentError):
+    """The condition is invalid."""
+
+    def __init__(self, message: str, *, path: str, code: str) -> None:
+        super().__init__(message, path=path)
+        self.code = code
+
+
 def _order(left: str, right: str) -> int:
     """-1/0/1: numerically when both are numbers, else by text."""
     a, b = parse_number(left), parse_number(right)
@@ -46,14 +54,23 @@ class CompiledCondition:
 
 
 def _operand_text(value: Scalar | list[Scalar], op: str, path: str) -> str | tuple[str, str]:
+    where = f"{path}.value"
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            raise DocumentError("'between' takes two values: [low, high]", path=f"{path}.value")
+            raise ConditionError(
+                "'between' takes two values: [low, high]", path=where, code="bad-operand"
+            )
         if any(isinstance(v, list | dict) or v is None for v in value):
-            raise DocumentError("'between' bounds must be text or numbers", path=f"{path}.value")
+            raise ConditionError(
+                "'between' bounds must be text or numbers", path=where, code="bad-operand"
+            )
         return as_text(value[0]), as_text(value[1])
     if isinstance(value, list | dict) or value is None:
-        raise DocumentError(f"{op!r} takes one value, not a list", path=f"{path}.value")
+        raise ConditionError(
+            f"{op!r} takes one value, not a list (only 'between' takes [low, high])",
+            path=where,
+            code="bad-operand",
+        )
     return as_text(value)
 
 
@@ -65,8 +82,8 @@ def _build_test(op: str, operand: str | tuple[str, str], path: str) -> _Test:
         try:
             rx = re.compile(operand)
         except re.error as e:
-            raise DocumentError(
-                f"bad regular expression {operand!r}: {e}", path=f"{path}.value"
+            raise ConditionError(
+                f"bad regular expression {operand!r}: {e}", path=f"{path}.value", code="bad-regex"
             ) from None
         if op == "matches":
             return lambda v: rx.search(v) is not None
@@ -86,13 +103,15 @@ def _build_test(op: str, operand: str | tuple[str, str], path: str) -> _Test:
     try:
         return tests[op]
     except KeyError:
-        raise DocumentError(
-            f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})", path=f"{path}.op"
+        raise ConditionError(
+            f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})",
+            path=f"{path}.op",
+            code="bad-operator",
         ) from None
 
 
 def compile_condition(c: Condition, *, path: str) -> CompiledCondition:
-    """Compile one condition; raises DocumentError (with the operand's path) when it is bad."""
+    """Compile one condition; raises ConditionError (with the operand's path) when it is bad."""
     operand = _operand_text(c.value, c.op, path)
     return CompiledCondition(c.data, c.op, operand, path, _build_test(c.op, operand, path))
 
@@ -140,8 +159,14 @@ def _shown(c: CompiledCondition, item: Mapping[str, str]) -> str:
     return f"{c.data} is {item[c.data]!r}"
 
 
-def compile_link(link: Link, index: int) -> CompiledLink:
-    """Compile a link's conditions; raises DocumentError for the first bad one."""
+def compile_link(
+    link: Link, index: int, *, errors: list[ConditionError] | None = None
+) -> CompiledLink:
+    """Compile a link's conditions.
+
+    Raises ConditionError for the first bad condition; with ``errors`` given,
+    appends every bad one there instead (the returned link then lacks them).
+    """
     path = f"$.links[{index}]"
     include: tuple[CompiledCondition, ...] | None
     if link.include is None:
@@ -149,19 +174,28 @@ def compile_link(link: Link, index: int) -> CompiledLink:
     elif not link.include:
         include = None
     else:
-        include = compile_conditions(link.include, path=f"{path}.include")
+        include = compile_conditions(link.include, path=f"{path}.include", errors=errors)
     return CompiledLink(
         source=link.from_,
         target=link.to,
         index=index,
         name=link.name,
         include=include,
-        exclude=compile_conditions(link.exclude, path=f"{path}.exclude"),
+        exclude=compile_conditions(link.exclude, path=f"{path}.exclude", errors=errors),
         delay_seconds=link.delay_seconds,
     )
 
 
 def compile_conditions(
-    conditions: Sequence[Condition], *, path: str
+    conditions: Sequence[Condition], *, path: str, errors: list[ConditionError] | None = None
 ) -> tuple[CompiledCondition, ...]:
-    return tuple(compile_condition(c, path=f"{path}[{i}]") for i, c in enumerate(conditions))
+    """Compile a list of conditions (see :func:`compile_link` for ``errors``)."""
+    out: list[CompiledCondition] = []
+    for i, c in enumerate(conditions):
+        try:
+            out.append(compile_condition(c, path=f"{path}[{i}]"))
+        except ConditionError as e:
+            if errors is None:
+                raise
+            errors.append(e)
+    return tuple(out)
