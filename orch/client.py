@@ -79,10 +79,7 @@ class ApiError(OrchError):
 
     def __str__(self) -> str:
         where = f" at {self.path}" if self.path and self.path != "$" else ""
-        extra = ""
-        if len(self.faults) > 1:
-            extra = f" (and {len(self.faults) - 1} more fault(s))"
-        return f"{self.message}{where}{extra} [{self.status} {self.code}]"
+        return f"{self.message}{where} [{self.status} {self.code}]"
 
 
 class Unreachable(OrchError):

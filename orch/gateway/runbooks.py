@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
 from orch.api import CheckInQuery, ListRunbooksQuery, RunbookList
 from orch.db import catalog
+from orch.document.graph import CompiledRunbook
+from orch.document.validate import load
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import (
     json_response,
@@ -21,14 +21,9 @@ from orch.gateway.cursor import decode_cursor, encode_cursor
 from orch.gateway.errors import NotFoundError
 from orch.gateway.keys import POOL, REGISTRY
 
-if TYPE_CHECKING:
-    from orch.document.graph import CompiledRunbook
-
 
 async def _read_document(request: web.Request) -> CompiledRunbook:
     """The body as a validated, compiled runbook: 400 if not JSON, 422 with every fault."""
-    from orch.document.validate import load
-
     body = await read_bytes(request)
     parse_json(body)  # malformed JSON is a 400, not a document fault
     return load(body, request.app[REGISTRY])
