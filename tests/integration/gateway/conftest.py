@@ -95,7 +95,7 @@ class Api:
                 )
             await conn.execute(
                 "INSERT INTO tokens (id, user_id, name, token_hash, expires_at, revoked_at) "
-                "VALUES ($1, $2, 'test', $3, now() + $4::interval, "
+                "VALUES ($1, $2, 'test', $3, now() + $4::text::interval, "
                 "CASE WHEN $5 THEN now() END)",
                 uuid.uuid4(), user_id, hashlib.sha256(token.encode()).hexdigest(),
                 expires_in, revoked,
