@@ -263,15 +263,39 @@ CREATE TRIGGER jobs_notify_ended AFTER UPDATE OF status ON jobs
                        AND NEW.status NOT IN ('queued', 'running'))
     EXECUTE FUNCTION orch_notify_job_ended();
 
--- Claim up to p_limit queued jobs for server p_server and create their
--- instances, in one call (one round trip). A server may claim a job when the
--- job names it as target, or names no target and the runbook has no server
--- assignment, or p_server is assigned and every server before it is
--- unavailable (not 'up', heartbeat older than p_timeout seconds, or at
--- capacity). Runbooks with max_concurrent_jobs are claimed under a per-runbook
--- advisory lock, taken before the claim's snapshot, so claimers on different
--- servers see each other's claims and the limit is exact. p_running is the
--- server's count of running instances before this claim.
+-- May server p_server run a job of runbook p_runbook that names p_target as its
+-- server? Yes when the job names p_server; when it names no server and the
+-- runbook has no assignment; or when p_server is assigned and every server
+-- before it is unavailable (not 'up', heartbeat older than p_timeout seconds,
+-- or at capacity). Shared by job claims and instance takeovers.
+CREATE FUNCTION orch_may_run(p_runbook uuid, p_target text, p_server text,
+                             p_timeout double precision)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN p_target IS NOT NULL THEN p_target = p_server
+        WHEN NOT EXISTS (SELECT 1 FROM runbook_servers a WHERE a.runbook_id = p_runbook)
+            THEN true
+        ELSE EXISTS (
+            SELECT 1 FROM runbook_servers mine
+             WHERE mine.runbook_id = p_runbook
+               AND mine.server_name = p_server
+               AND NOT EXISTS (
+                   SELECT 1 FROM runbook_servers b
+                     JOIN servers s ON s.name = b.server_name
+                    WHERE b.runbook_id = p_runbook
+                      AND b.position < mine.position
+                      AND s.status = 'up'
+                      AND s.heartbeat_at > now() - make_interval(secs => p_timeout)
+                      AND s.running < s.capacity))
+    END
+$$;
+
+-- Claim up to p_limit queued jobs for server p_server (see orch_may_run) and
+-- create their instances, in one call (one round trip). Runbooks with
+-- max_concurrent_jobs are claimed under a per-runbook advisory lock taken
+-- before the claim's snapshot, so claimers on different servers see each
+-- other's claims and the limit is exact. p_running is the server's count of
+-- running instances before this claim (recorded with the claim).
 CREATE FUNCTION orch_claim_jobs(p_server text, p_limit integer, p_running integer,
                                 p_timeout double precision)
 RETURNS TABLE (job_id uuid, instance_id uuid, runbook_id uuid, runbook_version integer,
@@ -288,29 +312,11 @@ BEGIN
                              WHERE q.runbook_id = r.id AND q.status = 'queued')
               ORDER BY 1) l;
     RETURN QUERY
-    WITH available AS (
-        SELECT s.name FROM servers s
-         WHERE s.status = 'up'
-           AND s.heartbeat_at > now() - make_interval(secs => p_timeout)
-           AND s.running < s.capacity
-    ),
-    candidates AS (
+    WITH candidates AS (
         SELECT j.id, j.runbook_id, j.created_at, r.max_concurrent_jobs AS max_jobs
           FROM jobs j JOIN runbooks r ON r.id = j.runbook_id
          WHERE j.status = 'queued'
-           AND (j.target_server = p_server
-                OR (j.target_server IS NULL
-                    AND (NOT EXISTS (SELECT 1 FROM runbook_servers a
-                                      WHERE a.runbook_id = j.runbook_id)
-                         OR EXISTS (
-                            SELECT 1 FROM runbook_servers mine
-                             WHERE mine.runbook_id = j.runbook_id
-                               AND mine.server_name = p_server
-                               AND NOT EXISTS (
-                                   SELECT 1 FROM runbook_servers b
-                                     JOIN available ON available.name = b.server_name
-                                    WHERE b.runbook_id = j.runbook_id
-                                      AND b.position < mine.position)))))
+           AND orch_may_run(j.runbook_id, j.target_server, p_server, p_timeout)
            AND (r.max_concurrent_jobs = 0
                 OR r.max_concurrent_jobs > (SELECT count(*) FROM jobs x
                                              WHERE x.runbook_id = j.runbook_id

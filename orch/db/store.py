@@ -1,0 +1,92 @@
+"""The PostgreSQL :class:`actors.store.Store`: durable records through the group-commit writer.
+
+Every call that must be durable awaits its record's commit; a non-durable run
+start returns at once and rides along with the next batch. Waits are shielded:
+an instance being cancelled (hand-over) does not withdraw a record that the
+writer may already have sent, and the final outcome is never cut short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+from actors.store import (
+    InstanceOutcome,
+    InstancePlan,
+    InstanceRef,
+    RecordedRun,
+    RunResult,
+    RunStart,
+)
+from orch.db.writer import GroupCommitWriter
+from orch.errors import NotFound
+from orch.sql import Q
+
+__all__ = ["PgStore", "load_plan"]
+
+
+class PgStore:
+    """Store for every instance of one runbook server (one writer, shared)."""
+
+    def __init__(self, pool: asyncpg.Pool, writer: GroupCommitWriter) -> None:
+        self.pool = pool
+        self.writer = writer
+
+    async def load_instance(self, instance_id: str) -> InstancePlan:
+        async with self.pool.acquire() as conn:
+            return await load_plan(conn, instance_id)
+
+    async def record_run_start(self, ref: InstanceRef, start: RunStart, *, durable: bool) -> None:
+        fut = self.writer.submit_start(ref, start, durable=durable)
+        if fut is not None:
+            await asyncio.shield(fut)
+
+    async def record_run_result(self, ref: InstanceRef, result: RunResult) -> None:
+        await asyncio.shield(self.writer.submit_result(ref, result))
+
+    async def record_instance_outcome(self, ref: InstanceRef, outcome: InstanceOutcome) -> None:
+        await asyncio.shield(self.writer.submit_outcome(ref, outcome))
+
+
+async def load_plan(
+    conn: asyncpg.Connection, instance_id: str, *, server: str | None = None
+) -> InstancePlan:
+    """Everything to run or resume an instance: pinned version, parameters, recorded runs."""
+    iid = uuid.UUID(instance_id)
+    row = await conn.fetchrow(Q.load_instance, iid)
+    if row is None:
+        raise NotFound(f"no instance {instance_id}")
+    runs = await conn.fetch(Q.load_runs, iid)
+    recorded = [
+        RecordedRun(
+            run_id=r["run_id"],
+            activity=r["activity"],
+            parent_run=r["parent_run"],
+            item=r["item"],
+            attempt=r["attempt"],
+            started_at=r["started_at"],
+            lineage=bytes(r["lineage"]),
+            status=r["status"],
+            published=r["published"],
+            ended_at=r["ended_at"],
+            error=r["error"],
+        )
+        for r in runs
+    ]
+    return InstancePlan(
+        ref=InstanceRef(job_id=row["job_id"], instance_id=row["instance_id"], epoch=row["epoch"]),
+        runbook_id=row["runbook_id"],
+        runbook_name=row["runbook_name"],
+        runbook_path=row["runbook_path"],
+        runbook_version=row["runbook_version"],
+        document=row["document"].encode(),
+        parameters={k: str(v) for k, v in (row["parameters"] or {}).items()},
+        server=server if server is not None else (row["server"] or ""),
+        recorded=recorded,
+        started_by=row["started_by"],
+    )
+
+

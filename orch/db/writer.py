@@ -1,0 +1,283 @@
+"""Group commit: one writer task turns the writes of every instance into few transactions.
+
+Each instance awaits the durability of its own record (a future resolved after
+COMMIT), while the writer sends everything that queued up meanwhile as one
+statement (``write_batch``): one round trip and one fsync for many results.
+When idle a record is written at once, so a lone instance pays one commit per
+durable step and no added delay.
+
+Ordering: records are written in submission order; a run's start known here
+is kept until its result, so the result is written as a full row (an upsert)
+and never depends on which batch carried the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
+from orch.errors import OrchError
+from orch.logging import get_logger
+from orch.sql import Q
+
+__all__ = ["GroupCommitWriter", "OwnershipLost", "WriterClosed"]
+
+log = get_logger(__name__)
+
+_START, _RESULT, _OUTCOME = 0, 1, 2
+_RETRYABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+
+
+class OwnershipLost(OrchError):
+    """This server no longer owns the instance (it was taken over); stop running it."""
+
+
+class WriterClosed(OrchError):
+    """The store's writer is closed."""
+
+
+class _Op:
+    __slots__ = ("future", "kind", "record", "ref")
+
+    def __init__(
+        self, kind: int, ref: InstanceRef, record: Any, future: asyncio.Future[None] | None
+    ) -> None:
+        self.kind = kind
+        self.ref = ref
+        self.record = record
+        self.future = future
+
+
+class GroupCommitWriter:
+    """Owns the batching; ``run()`` is its task (owned by the runbook server's TaskGroup)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        server: str,
+        *,
+        max_batch: int = 2000,
+        running_count: Callable[[], int] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.server = server
+        self.max_batch = max_batch
+        self._running_count = running_count
+        self._queue: deque[_Op] = deque()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._closed = False
+        self._starts: dict[str, tuple[InstanceRef, RunStart]] = {}
+        """Starts of runs whose result is not written yet (to write results in full)."""
+        self.batches = 0
+        self.records = 0
+
+    # -- submitting --------------------------------------------------------------------
+
+    def submit_start(
+        self, ref: InstanceRef, start: RunStart, *, durable: bool
+    ) -> asyncio.Future[None] | None:
+        return self._submit(_START, ref, start, durable)
+
+    def submit_result(self, ref: InstanceRef, result: RunResult) -> asyncio.Future[None]:
+        fut = self._submit(_RESULT, ref, result, True)
+        assert fut is not None
+        return fut
+
+    def submit_outcome(self, ref: InstanceRef, outcome: InstanceOutcome) -> asyncio.Future[None]:
+        fut = self._submit(_OUTCOME, ref, outcome, True)
+        assert fut is not None
+        return fut
+
+    def _submit(
+        self, kind: int, ref: InstanceRef, record: Any, durable: bool
+    ) -> asyncio.Future[None] | None:
+        if self._closed:
+            raise WriterClosed()
+        fut: asyncio.Future[None] | None = None
+        if durable:
+            fut = asyncio.get_running_loop().create_future()
+        self._queue.append(_Op(kind, ref, record, fut))
+        self._wake.set()
+        return fut
+
+    async def flush(self) -> None:
+        """Return once everything submitted so far is committed (or failed)."""
+        if not self._queue:
+            return
+        last = self._queue[-1]
+        if last.future is None:
+            last.future = asyncio.get_running_loop().create_future()
+        await asyncio.shield(last.future)
+
+    # -- the writer task ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Write batches until ``close()`` and the queue is empty."""
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                batch = self._take()
+                await self._write(batch)
+        finally:
+            self._closed = True
+            error = WriterClosed()
+            while self._queue:
+                op = self._queue.popleft()
+                if op.future is not None and not op.future.done():
+                    op.future.set_exception(error)
+
+    def close(self) -> None:
+        """Finish what is queued, then let ``run()`` return."""
+        self._closing = True
+        self._wake.set()
+
+    def _take(self) -> list[_Op]:
+        n = min(len(self._queue), self.max_batch)
+        return [self._queue.popleft() for _ in range(n)]
+
+    async def _write(self, batch: list[_Op]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                args = self._arguments(batch)
+                async with self.pool.acquire() as conn:
+                    fenced = {r[0] for r in await conn.fetch(Q.write_batch, *args)}
+            except _RETRYABLE as exc:
+                log.warning("group commit failed, retrying", error=str(exc), records=len(batch))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            except Exception as exc:
+                if len(batch) > 1:
+                    # One bad record must not fail the others: write them one by one.
+                    for op in batch:
+                        await self._write([op])
+                    return
+                log.error("record refused by the database", error=str(exc))
+                self._settle(batch, set(), exc)
+                return
+            self.batches += 1
+            self.records += len(batch)
+            self._settle(batch, fenced, None)
+            return
+
+    def _settle(self, batch: list[_Op], fenced: set[str], error: BaseException | None) -> None:
+        for op in batch:
+            if op.kind == _RESULT:
+                self._starts.pop(op.record.run_id, None)
+            fut = op.future
+            if fut is None or fut.done():
+                continue
+            if error is not None:
+                fut.set_exception(error)
+            elif op.ref.instance_id in fenced:
+                fut.set_exception(
+                    OwnershipLost(f"instance {op.ref.instance_id} is no longer owned by "
+                                  f"{self.server} at epoch {op.ref.epoch}")
+                )
+            else:
+                fut.set_result(None)
+
+    def _arguments(self, batch: list[_Op]) -> list[Any]:
+        owners: dict[str, int] = {}
+        full: dict[str, list[Any]] = {}
+        # full row: [run_id, instance_id, activity, parent_run, item, attempt, status,
+        #            published, lineage, started_at, ended_at, error, start_ord, result_ord]
+        partial: list[tuple[int, InstanceRef, RunResult]] = []
+        outcomes: list[tuple[int, InstanceRef, InstanceOutcome]] = []
+        for ord_, op in enumerate(batch):
+            ref = op.ref
+            owners[ref.instance_id] = ref.epoch
+            if op.kind == _START:
+                start: RunStart = op.record
+                self._starts[start.run_id] = (ref, start)
+                full[start.run_id] = [
+                    start.run_id, ref.instance_id, start.activity, start.parent_run, start.item,
+                    start.attempt, "running", _EMPTY_LIST, start.lineage, start.started_at,
+                    None, None, ord_, None,
+                ]
+            elif op.kind == _RESULT:
+                result: RunResult = op.record
+                row = full.get(result.run_id)
+                if row is None:
+                    known = self._starts.get(result.run_id)
+                    if known is None:
+                        partial.append((ord_, ref, result))
+                        continue
+                    _, start = known
+                    row = full[result.run_id] = [
+                        start.run_id, ref.instance_id, start.activity, start.parent_run,
+                        start.item, start.attempt, "running", _EMPTY_LIST, start.lineage,
+                        start.started_at, None, None, None, None,
+                    ]
+                row[6] = result.status
+                row[7] = msgspec.Raw(_encode(result.published))
+                row[10] = result.ended_at
+                row[11] = result.error
+                row[13] = ord_
+            else:
+                outcomes.append((ord_, ref, op.record))
+        rows = list(full.values())
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 14
+        running = None
+        if outcomes and self._running_count is not None:
+            running = self._running_count()
+        return [
+            self.server,
+            [uuid.UUID(i) for i in owners],
+            list(owners.values()),
+            [uuid.UUID(x) for x in cols[0]],
+            [uuid.UUID(x) for x in cols[1]],
+            list(cols[2]),
+            [None if x is None else uuid.UUID(x) for x in cols[3]],
+            list(cols[4]),
+            list(cols[5]),
+            list(cols[6]),
+            list(cols[7]),
+            list(cols[8]),
+            list(cols[9]),
+            list(cols[10]),
+            list(cols[11]),
+            list(cols[12]),
+            list(cols[13]),
+            [uuid.UUID(r.run_id) for _, _, r in partial],
+            [uuid.UUID(ref.instance_id) for _, ref, _ in partial],
+            [r.status for _, _, r in partial],
+            [msgspec.Raw(_encode(r.published)) for _, _, r in partial],
+            [r.ended_at for _, _, r in partial],
+            [r.error for _, _, r in partial],
+            [o for o, _, _ in partial],
+            [uuid.UUID(ref.instance_id) for _, ref, _ in outcomes],
+            [o.status for _, _, o in outcomes],
+            [msgspec.Raw(_encode(o.returned_data)) for _, _, o in outcomes],
+            [o.ended_at for _, _, o in outcomes],
+            [o.error for _, _, o in outcomes],
+            [n for n, _, _ in outcomes],
+            running,
+        ]
+
+
+_encode = msgspec.json.encode
+_EMPTY_LIST = msgspec.Raw(b"[]")

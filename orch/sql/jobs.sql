@@ -1,0 +1,96 @@
+-- Starting and stopping jobs (orch/db/jobs.py), shared by the gateway and the
+-- runbook servers' invoke_runbook launcher.
+
+-- name: runbook_by_id
+-- $1 runbook id
+SELECT id::text AS id, folder_id::text AS folder_id, name, path, current_version,
+       is_monitor, max_concurrent_jobs
+  FROM runbooks WHERE id = $1
+
+-- name: runbook_by_path
+-- $1 runbook path ('/Folder/Name')
+SELECT id::text AS id, folder_id::text AS folder_id, name, path, current_version,
+       is_monitor, max_concurrent_jobs
+  FROM runbooks WHERE path = $1
+
+-- name: runbook_document
+-- $1 runbook id, $2 version; the document as JSON text (compiled once, cached)
+SELECT document::text FROM runbook_versions WHERE runbook_id = $1 AND version = $2
+
+-- name: insert_job
+-- $1 job id, $2 runbook id, $3 runbook version, $4 parameters, $5 is_monitor,
+-- $6 target server, $7 created_by (user id), $8 parent job id, $9 parent instance id
+-- One statement: the job and its 'queued' event commit together; the insert
+-- trigger NOTIFYs orch_jobs on commit.
+WITH job AS (
+    INSERT INTO jobs (id, runbook_id, runbook_version, status, parameters, is_monitor,
+                      target_server, created_by, parent_job_id, parent_instance_id)
+    VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9)
+    RETURNING *
+),
+ev AS (
+    INSERT INTO events (kind, at, runbook_id, job_id, status, data)
+    SELECT 'job', job.created_at, job.runbook_id, job.id, 'queued',
+           jsonb_build_object('created_by', job.created_by::text,
+                              'parent_job_id', job.parent_job_id::text,
+                              'target_server', job.target_server)
+      FROM job
+)
+SELECT job.id::text AS id, job.runbook_id::text AS runbook_id, r.path AS runbook_path,
+       job.runbook_version, job.status, job.parameters, job.returned_data, job.created_at,
+       job.started_at, job.ended_at, job.claimed_by AS server, job.instance_id::text AS instance_id,
+       ARRAY[]::text[] AS instance_ids, job.waiting_reason, job.stop_requested_at,
+       job.target_server, job.parent_job_id::text AS parent_job_id
+  FROM job JOIN runbooks r ON r.id = job.runbook_id
+
+-- name: job_row
+-- $1 job id
+SELECT j.id::text AS id, j.runbook_id::text AS runbook_id, r.path AS runbook_path,
+       j.runbook_version, j.status, j.parameters, j.returned_data, j.created_at,
+       j.started_at, j.ended_at, j.claimed_by AS server, j.instance_id::text AS instance_id,
+       ARRAY(SELECT i.id::text FROM instances i
+              WHERE i.job_id = j.id ORDER BY i.started_at, i.id) AS instance_ids,
+       j.waiting_reason, j.stop_requested_at, j.target_server,
+       j.parent_job_id::text AS parent_job_id
+  FROM jobs j JOIN runbooks r ON r.id = j.runbook_id
+ WHERE j.id = $1
+
+-- name: request_stop
+-- $1 job id. A queued job is stopped at once (no server owns it); a running
+-- one gets stop_requested_at (its trigger NOTIFYs orch_stops) and its server
+-- stops it. Repeating the request keeps the first time and adds no event.
+-- Returns nothing when the job is unknown or already finished.
+WITH target AS (
+    SELECT id, status, stop_requested_at FROM jobs
+     WHERE id = $1 AND status IN ('queued', 'running')
+     FOR UPDATE
+),
+upd AS (
+    UPDATE jobs j
+       SET stop_requested_at = coalesce(j.stop_requested_at, clock_timestamp()),
+           status = CASE WHEN t.status = 'queued' THEN 'stopped' ELSE j.status END,
+           ended_at = CASE WHEN t.status = 'queued' THEN clock_timestamp() ELSE j.ended_at END,
+           waiting_reason = CASE WHEN t.status = 'queued' THEN NULL ELSE j.waiting_reason END
+      FROM target t
+     WHERE j.id = t.id
+    RETURNING j.id, j.runbook_id, j.status, t.status AS old_status,
+              t.stop_requested_at IS NULL AS first_request, j.stop_requested_at
+),
+ev AS (
+    INSERT INTO events (kind, at, runbook_id, job_id, status, data)
+    SELECT 'job', u.stop_requested_at, u.runbook_id, u.id, u.status,
+           jsonb_build_object('stop_requested', true)
+      FROM upd u
+     WHERE u.first_request
+)
+SELECT id::text FROM upd
+
+-- name: job_exists
+-- $1 job id
+SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)
+
+-- name: jobs_final_status
+-- $1 job ids; the ones that ended, with their status and returned data
+SELECT id::text AS id, status, coalesce(returned_data, '{}'::jsonb) AS returned_data
+  FROM jobs
+ WHERE id = ANY($1::uuid[]) AND status NOT IN ('queued', 'running')

@@ -1,0 +1,189 @@
+-- Queries of the runbook server (orch/server/).
+
+-- name: register_server
+-- $1 name, $2 host, $3 pid, $4 capacity, $5 packs (jsonb)
+-- Also releases the instances a previous process of the same name left
+-- running (it crashed or was killed), so they are resumed, not forgotten.
+WITH up AS (
+    INSERT INTO servers (name, status, host, pid, capacity, running, packs, started_at,
+                         heartbeat_at)
+    VALUES ($1, 'up', $2, $3, $4, 0, $5, now(), now())
+    ON CONFLICT (name) DO UPDATE
+       SET status = 'up', host = EXCLUDED.host, pid = EXCLUDED.pid,
+           capacity = EXCLUDED.capacity, running = 0, packs = EXCLUDED.packs,
+           started_at = now(), heartbeat_at = now()
+    RETURNING name
+),
+released AS (
+    UPDATE instances SET server = NULL
+     WHERE server = $1 AND status = 'running'
+    RETURNING id, job_id
+),
+job_released AS (
+    UPDATE jobs j SET claimed_by = NULL FROM released r WHERE j.id = r.job_id
+    RETURNING j.id, j.runbook_id
+),
+ev AS (
+    INSERT INTO events (kind, status, server, data)
+    SELECT 'server', 'up', $1,
+           jsonb_build_object('host', $2::text, 'pid', $3::int, 'capacity', $4::int)
+      FROM up
+    UNION ALL
+    SELECT 'instance', 'running', $1, jsonb_build_object('released_by', $1::text)
+      FROM released r JOIN job_released jr ON jr.id = r.job_id
+)
+SELECT count(*) FROM released
+
+-- name: heartbeat
+-- $1 name, $2 running count; returns the server's status (null: row gone, register again).
+-- A server marked down by a peer while it was paused comes back up here; the
+-- instances taken over meanwhile are fenced by their epoch.
+UPDATE servers
+   SET heartbeat_at = now(), running = $2,
+       status = CASE WHEN status = 'down' THEN 'up' ELSE status END
+ WHERE name = $1
+RETURNING status
+
+-- name: set_server_status
+-- $1 name, $2 status ('up', 'draining', 'maintenance', 'stopped'), $3 running count
+WITH s AS (
+    UPDATE servers SET status = $2, running = $3, heartbeat_at = now()
+     WHERE name = $1 AND status IS DISTINCT FROM $2
+    RETURNING name
+)
+INSERT INTO events (kind, status, server) SELECT 'server', $2, name FROM s
+
+-- name: mark_servers_down
+-- $1 heartbeat timeout (seconds). One statement, so of several servers
+-- noticing the same lapse exactly one marks it (and writes the event).
+WITH down AS (
+    UPDATE servers SET status = 'down'
+     WHERE status IN ('up', 'draining', 'maintenance')
+       AND heartbeat_at < now() - make_interval(secs => $1)
+    RETURNING name, heartbeat_at
+),
+ev AS (
+    INSERT INTO events (kind, status, server, data)
+    SELECT 'server', 'down', name, jsonb_build_object('last_heartbeat', heartbeat_at)
+      FROM down
+)
+SELECT name FROM down
+
+-- name: claim_jobs
+-- $1 server, $2 most jobs to claim, $3 running count before the claim, $4 server timeout (s)
+SELECT job_id::text AS job_id, instance_id::text AS instance_id,
+       runbook_id::text AS runbook_id, runbook_version, runbook_path, runbook_name,
+       parameters, created_by::text AS created_by
+  FROM orch_claim_jobs($1, $2, $3, $4)
+
+-- name: claim_instances
+-- $1 server, $2 most instances, $3 server timeout (s). Takes over running
+-- instances that have no live owner: released at a hand-over, or owned by a
+-- server marked down/stopped. The epoch bump fences the previous owner.
+WITH candidates AS (
+    SELECT i.id, i.server AS previous
+      FROM instances i
+      JOIN jobs j ON j.id = i.job_id
+      LEFT JOIN servers s ON s.name = i.server
+     WHERE i.status = 'running'
+       AND (i.server IS NULL OR s.name IS NULL OR s.status IN ('down', 'stopped'))
+       AND orch_may_run(j.runbook_id, j.target_server, $1, $3)
+     ORDER BY i.started_at
+     LIMIT $2
+       FOR UPDATE OF i SKIP LOCKED
+),
+taken AS (
+    UPDATE instances i SET server = $1, epoch = i.epoch + 1
+      FROM candidates c
+     WHERE i.id = c.id
+    RETURNING i.id, i.job_id, i.epoch, c.previous
+),
+job_taken AS (
+    UPDATE jobs j SET claimed_by = $1 FROM taken t WHERE j.id = t.job_id
+    RETURNING j.id, j.runbook_id
+),
+ev AS (
+    INSERT INTO events (kind, runbook_id, job_id, instance_id, status, server, data)
+    SELECT 'instance', jt.runbook_id, t.job_id, t.id, 'running', $1,
+           jsonb_build_object('taken_over_from', t.previous, 'epoch', t.epoch)
+      FROM taken t JOIN job_taken jt ON jt.id = t.job_id
+)
+SELECT id::text AS instance_id, job_id::text AS job_id, epoch FROM taken
+
+-- name: release_instances
+-- $1 server, $2 instance ids. Hand-over: the instances keep running in the
+-- database without an owner; another server takes them over (claim_instances)
+-- and resumes each after its last recorded activity. Wakes the servers.
+WITH released AS (
+    UPDATE instances SET server = NULL
+     WHERE id = ANY($2::uuid[]) AND server = $1 AND status = 'running'
+    RETURNING id, job_id
+),
+job_released AS (
+    UPDATE jobs j SET claimed_by = NULL FROM released r WHERE j.id = r.job_id
+    RETURNING j.id, j.runbook_id
+),
+ev AS (
+    INSERT INTO events (kind, runbook_id, job_id, instance_id, status, server, data)
+    SELECT 'instance', jr.runbook_id, r.job_id, r.id, 'running', $1,
+           jsonb_build_object('released_by', $1::text)
+      FROM released r JOIN job_released jr ON jr.id = r.job_id
+)
+SELECT (SELECT count(*) FROM released) AS released, pg_notify('orch_instances', '') AS notified
+
+-- name: stop_requests
+-- $1 server; its running jobs someone asked to stop
+SELECT id::text FROM jobs
+ WHERE claimed_by = $1 AND status = 'running' AND stop_requested_at IS NOT NULL
+
+-- name: update_waiting_reasons
+-- $1 server timeout (s). Says why each queued job waits (null: a server can
+-- take it now); rows whose reason is unchanged are not touched.
+WITH srv AS (
+    SELECT name,
+           status = 'up' AND heartbeat_at > now() - make_interval(secs => $1) AS alive,
+           running >= capacity AS full
+      FROM servers
+),
+busy AS (
+    SELECT runbook_id, count(*) AS n FROM jobs WHERE status = 'running' GROUP BY runbook_id
+),
+reasons AS (
+    SELECT j.id,
+           CASE
+           WHEN r.max_concurrent_jobs > 0 AND coalesce(b.n, 0) >= r.max_concurrent_jobs THEN
+               format('runbook at max_concurrent_jobs (%s)', r.max_concurrent_jobs)
+           WHEN j.target_server IS NOT NULL THEN
+               (SELECT CASE WHEN s.name IS NULL OR NOT s.alive
+                                THEN format('server %s is not available', j.target_server)
+                            WHEN s.full THEN format('server %s at capacity', j.target_server)
+                       END
+                  FROM (SELECT 1) AS one LEFT JOIN srv s ON s.name = j.target_server)
+           WHEN EXISTS (SELECT 1 FROM runbook_servers rs WHERE rs.runbook_id = j.runbook_id) THEN
+               (SELECT CASE WHEN bool_or(s.alive AND NOT s.full) THEN NULL
+                            WHEN bool_or(s.alive) THEN
+                                format('server %s at capacity',
+                                       string_agg(s.name, ', ' ORDER BY rs.position)
+                                           FILTER (WHERE s.alive))
+                            ELSE 'no assigned runbook server is available'
+                       END
+                  FROM runbook_servers rs LEFT JOIN srv s ON s.name = rs.server_name
+                 WHERE rs.runbook_id = j.runbook_id)
+           ELSE
+               (SELECT CASE WHEN bool_or(s.alive AND NOT s.full) THEN NULL
+                            WHEN bool_or(s.alive) THEN
+                                format('server %s at capacity',
+                                       string_agg(s.name, ', ' ORDER BY s.name)
+                                           FILTER (WHERE s.alive))
+                            ELSE 'no runbook server is available'
+                       END
+                  FROM srv s)
+           END AS reason
+      FROM jobs j
+      JOIN runbooks r ON r.id = j.runbook_id
+      LEFT JOIN busy b ON b.runbook_id = j.runbook_id
+     WHERE j.status = 'queued'
+)
+UPDATE jobs j SET waiting_reason = x.reason
+  FROM reasons x
+ WHERE j.id = x.id AND j.status = 'queued' AND j.waiting_reason IS DISTINCT FROM x.reason

@@ -1,0 +1,147 @@
+-- The PostgreSQL store of the actor runtime (orch/db/store.py, orch/db/writer.py).
+
+-- name: write_batch
+-- $1 server name; owners: $2 instance ids, $3 their epochs;
+-- runs written in full (a start, or a start with its result): $4 run_id, $5 instance_id,
+-- $6 activity, $7 parent_run, $8 item, $9 attempt, $10 status, $11 published, $12 lineage,
+-- $13 started_at, $14 ended_at, $15 error, $16 start event order (null: no start in this
+-- batch), $17 result event order (null: no result in this batch);
+-- results of runs whose start is not known here (recorded before a takeover):
+-- $18 run_id, $19 instance_id, $20 status, $21 published, $22 ended_at, $23 error, $24 order;
+-- outcomes: $25 instance_id, $26 status, $27 returned_data, $28 ended_at, $29 error, $30 order;
+-- $31 the server's running count to record (null: leave it).
+-- One statement, so one round trip and one commit for everything in the batch.
+-- Writes count only for instances this server owns at the given epoch (fencing);
+-- the instance rows are share-locked so a takeover waits for this commit or
+-- fences it. Returns the instance ids that were fenced.
+WITH owners AS (
+    SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
+),
+live AS (
+    SELECT i.id, i.job_id, j.runbook_id
+      FROM owners o
+      JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
+      JOIN jobs j ON j.id = i.job_id
+       FOR SHARE OF i
+),
+runs AS (
+    SELECT r.*, l.job_id, l.runbook_id
+      FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::uuid[], $8::int[], $9::int[],
+                  $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[],
+                  $14::timestamptz[], $15::text[], $16::int[], $17::int[])
+           AS r(run_id, instance_id, activity, parent_run, item, attempt, status, published,
+                lineage, started_at, ended_at, error, start_ord, result_ord)
+      JOIN live l ON l.id = r.instance_id
+),
+written AS (
+    INSERT INTO activity_runs (run_id, instance_id, activity, parent_run, item, attempt,
+                               status, published, lineage, started_at, ended_at, error)
+    SELECT run_id, instance_id, activity, parent_run, item, attempt, status, published,
+           lineage, started_at, ended_at, error
+      FROM runs ORDER BY coalesce(start_ord, result_ord)
+    ON CONFLICT (run_id) DO UPDATE
+       SET status = EXCLUDED.status, published = EXCLUDED.published,
+           ended_at = EXCLUDED.ended_at, error = EXCLUDED.error
+     WHERE activity_runs.status = 'running'
+),
+results AS (
+    SELECT r.*, l.job_id, l.runbook_id
+      FROM unnest($18::uuid[], $19::uuid[], $20::text[], $21::jsonb[], $22::timestamptz[],
+                  $23::text[], $24::int[])
+           AS r(run_id, instance_id, status, published, ended_at, error, ord)
+      JOIN live l ON l.id = r.instance_id
+),
+updated AS (
+    UPDATE activity_runs a
+       SET status = r.status, published = r.published, ended_at = r.ended_at, error = r.error
+      FROM results r
+     WHERE a.run_id = r.run_id AND a.instance_id = r.instance_id
+    RETURNING a.run_id, a.activity
+),
+outcomes AS (
+    SELECT o.*, l.job_id, l.runbook_id
+      FROM unnest($25::uuid[], $26::text[], $27::jsonb[], $28::timestamptz[], $29::text[],
+                  $30::int[])
+           AS o(instance_id, status, returned_data, ended_at, error, ord)
+      JOIN live l ON l.id = o.instance_id
+),
+ended_instances AS (
+    UPDATE instances i
+       SET status = o.status, returned_data = o.returned_data, ended_at = o.ended_at,
+           error = o.error
+      FROM outcomes o
+     WHERE i.id = o.instance_id AND i.status = 'running'
+),
+ended_jobs AS (
+    UPDATE jobs j
+       SET status = o.status, returned_data = o.returned_data, ended_at = o.ended_at
+      FROM outcomes o
+     WHERE j.id = o.job_id AND j.instance_id = o.instance_id AND j.status = 'running'
+    RETURNING j.id, o.ord
+),
+me AS (
+    UPDATE servers SET running = $31 WHERE name = $1 AND $31::int IS NOT NULL
+),
+new_events AS (
+    INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
+                        server, data)
+    SELECT e.kind, e.at, e.runbook_id, e.job_id, e.instance_id, e.activity, e.run_id,
+           e.status, $1, e.data
+      FROM (SELECT 'activity' AS kind, r.started_at AS at, r.runbook_id, r.job_id,
+                   r.instance_id, r.activity, r.run_id, 'running' AS status,
+                   NULL::jsonb AS data, r.start_ord AS ord, 0 AS sub
+              FROM runs r WHERE r.start_ord IS NOT NULL
+            UNION ALL
+            SELECT 'activity', r.ended_at, r.runbook_id, r.job_id, r.instance_id, r.activity,
+                   r.run_id, r.status,
+                   CASE WHEN r.error IS NULL THEN NULL
+                        ELSE jsonb_build_object('error', r.error) END,
+                   r.result_ord, 0
+              FROM runs r WHERE r.result_ord IS NOT NULL
+            UNION ALL
+            SELECT 'activity', r.ended_at, r.runbook_id, r.job_id, r.instance_id, u.activity,
+                   r.run_id, r.status,
+                   CASE WHEN r.error IS NULL THEN NULL
+                        ELSE jsonb_build_object('error', r.error) END,
+                   r.ord, 0
+              FROM results r JOIN updated u ON u.run_id = r.run_id
+            UNION ALL
+            SELECT 'instance', o.ended_at, o.runbook_id, o.job_id, o.instance_id, NULL, NULL,
+                   o.status,
+                   CASE WHEN o.error IS NULL THEN NULL
+                        ELSE jsonb_build_object('error', o.error) END,
+                   o.ord, 0
+              FROM outcomes o
+            UNION ALL
+            SELECT 'job', o.ended_at, o.runbook_id, o.job_id, NULL, NULL, NULL, o.status,
+                   NULL, o.ord, 1
+              FROM outcomes o JOIN ended_jobs ej ON ej.id = o.job_id) e
+     ORDER BY e.ord, e.sub
+)
+SELECT o.instance_id::text
+  FROM owners o
+ WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.id = o.instance_id)
+
+-- name: load_instance
+-- $1 instance id; everything to build (or rebuild, after a takeover) an instance
+SELECT i.id::text AS instance_id, i.job_id::text AS job_id, i.epoch, i.server,
+       j.runbook_id::text AS runbook_id, r.name AS runbook_name, r.path AS runbook_path,
+       j.runbook_version, v.document::text AS document, j.parameters,
+       j.created_by::text AS started_by
+  FROM instances i
+  JOIN jobs j ON j.id = i.job_id
+  JOIN runbooks r ON r.id = j.runbook_id
+  JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.runbook_version
+ WHERE i.id = $1
+
+-- name: load_runs
+-- $1 instance id; its recorded activity runs in start order
+SELECT run_id::text AS run_id, activity, parent_run::text AS parent_run, item, attempt,
+       started_at, lineage, status, published, ended_at, error
+  FROM activity_runs
+ WHERE instance_id = $1
+ ORDER BY seq
+
+-- name: variables_by_name
+-- $1 variable names
+SELECT name, value, encrypted FROM variables WHERE name = ANY($1::text[])
