@@ -25,6 +25,8 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from orch.errors import Conflict
+
 RunStatus = Literal["running", "success", "warning", "failed", "interrupted", "stopped"]
 InstanceStatus = Literal["running", "success", "warning", "failed", "stopped"]
 FINAL_RUN_STATUSES: frozenset[str] = frozenset(
@@ -33,6 +35,10 @@ FINAL_RUN_STATUSES: frozenset[str] = frozenset(
 
 Item = dict[str, str]
 """One item of published data: field name → text."""
+
+
+class StaleOwner(Conflict):
+    """Another server owns this instance now (a newer epoch); this one must stop writing."""
 
 
 class InstanceRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,8 +63,8 @@ class RunStart(msgspec.Struct, kw_only=True):
     """Loop attempt number (1 for activities without a loop)."""
     started_at: datetime
     lineage: bytes = b""
-    """Opaque to the store: the runtime's own encoding of the run's bindings,
-    handed back on resume."""
+    """Opaque to the store: the runtime's own encoding of how the run was
+    triggered (see ``actors.lineage``), handed back on resume."""
 
 
 class RunResult(msgspec.Struct, kw_only=True):
@@ -69,6 +75,9 @@ class RunResult(msgspec.Struct, kw_only=True):
     """One object per item; common fields included."""
     ended_at: datetime
     error: str | None = None
+    returned_data: dict[str, str] | None = None
+    """Runbook returned data this run set (``return_data``); kept so a resumed
+    instance still returns it."""
 
 
 class RecordedRun(msgspec.Struct, kw_only=True):
@@ -85,6 +94,7 @@ class RecordedRun(msgspec.Struct, kw_only=True):
     published: list[Item] = []
     ended_at: datetime | None = None
     error: str | None = None
+    returned_data: dict[str, str] | None = None
 
 
 class InstancePlan(msgspec.Struct, kw_only=True):
