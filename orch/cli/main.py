@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from orch import __version__
@@ -13,10 +15,21 @@ def cli() -> None:
     """orch — runbook automation on PostgreSQL."""
 
 
+# Each module adds its commands to `cli`; listed here so the set is explicit (one line each).
+COMMAND_MODULES = (
+    "orch.cli.checkin",
+    "orch.cli.db",
+    "orch.cli.gateway",
+    "orch.cli.job",
+    "orch.cli.runbook",
+    "orch.cli.server",
+    "orch.cli.up",
+)
+
+
 def _register() -> None:
-    # Each module adds its commands to `cli`; listed here so the set is explicit.
-    from orch.cli import runbook  # noqa: F401
-    from orch.cli import db  # noqa: F401
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
+import asyncpg
 import click
 import msgspec
 
@@ -30,6 +31,15 @@ STATUS_COLOURS = {
     "running": "cyan",
     "queued": "blue",
 }
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ClientConfigurationError,
+)
+"""Reaching the database failed: a wrong URL or credentials, not a bug."""
 COMMON_FIELDS = frozenset({"Status", "StartTime", "EndTime", "ErrorSummary", "ActivityName"})
 
 
@@ -57,6 +67,11 @@ def _describe(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
     """Turn orch errors and OS errors into :func:`fail`; Ctrl-C into a quiet exit 130."""
 
@@ -66,6 +81,16 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
             return fn(*args, **kwargs)
         except (OrchError, OSError) as e:
             fail(_describe(e))
+        except DATABASE_ERRORS as e:
+            fail(f"database: {_describe(e)}")
+        except BaseExceptionGroup as group:
+            # A task group failing because of a user-facing error: report that one.
+            leaf = _first_leaf(group)
+            if isinstance(leaf, (OrchError, OSError)):
+                fail(_describe(leaf))
+            if isinstance(leaf, DATABASE_ERRORS):
+                fail(f"database: {_describe(leaf)}")
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
