@@ -328,14 +328,25 @@ class Client:
                 payload = await resp.read()
                 status = resp.status
         except (aiohttp.ClientConnectionError, aiohttp.InvalidURL, TimeoutError) as e:
-            reason = str(e) or type(e).__name__
-            raise Unreachable(f"cannot reach the gateway at {self.url}: {reason}") from None
+            raise Unreachable(
+                f"cannot reach the gateway at {self.url} ({_reason(e)}); is `orch up` running?"
+            ) from None
         if status >= 400 and status not in ok:
             raise _api_error(status, payload)
         try:
             return msgspec.json.decode(payload, type=type_)
         except msgspec.DecodeError as e:
             raise ApiError(status, "bad-response", f"unexpected response from {url}: {e}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError) and exc.os_error.strerror:
+        return exc.os_error.strerror.lower()
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "invalid URL"
+    return str(exc) or type(exc).__name__
 
 
 def _api_error(status: int, payload: bytes) -> ApiError:

@@ -7,14 +7,15 @@ from uuid import UUID
 
 from aiohttp import web
 
-from orch.api import JobList, ListJobsQuery, StartJob
+from orch.api import Fault, JobList, ListJobsQuery, StartJob
 from orch.db.jobs import create_job, request_stop, resolve_runbook
+from orch.document.faults import DocumentInvalid
 from orch.gateway import reads
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
 from orch.gateway.errors import Invalid, NotFoundError
-from orch.gateway.keys import POOL
+from orch.gateway.keys import POOL, REGISTRY
 from orch.sql import Q
 
 
@@ -28,13 +29,19 @@ async def start_job(request: web.Request) -> web.Response:
         if body.server is not None and not await conn.fetchval(Q.api_server_exists, body.server):
             raise Invalid(f"no runbook server named {body.server!r}", path="$.server",
                           code="unknown-server")
-        created = await create_job(
-            conn,
-            runbook=runbook,
-            parameters=body.parameters,
-            created_by=principal.user_id,
-            target_server=body.server,
-        )
+        try:
+            created = await create_job(
+                conn,
+                runbook=runbook,
+                parameters=body.parameters,
+                created_by=principal.user_id,
+                target_server=body.server,
+                registry=request.app[REGISTRY],
+            )
+        except DocumentInvalid as e:
+            faults = [Fault(path=f.path, message=f.message, code=f.code) for f in e.faults]
+            raise Invalid(e.message, path=e.path, faults=faults,
+                          code="invalid-parameters") from None
         job = await reads.get_job(conn, created.id)
     assert job is not None
     return json_response(job, 201, headers={"Location": f"/api/v1/jobs/{job.id}"})

@@ -69,6 +69,7 @@ async def test_parameters_are_checked_and_canonical(api: Api) -> None:
         assert status == 422, parameters
         assert body["error"]["path"] == path
         assert body["error"]["faults"][0]["path"] == path
+        assert body["error"]["code"] == "invalid-parameters"
 
 
 async def test_start_failures(api: Api) -> None:
