@@ -242,7 +242,10 @@ class _Checker:
                 self.a.faults.append(
                     from_msgspec(problem, base=child_path(path, key), code="bad-property")
                 )
-        if all_literal and len(self.a.faults) == before:
+        # Whole-Struct conversion also runs the type's own checks (``__post_init__``);
+        # it is only possible when msgspec can convert every field type as declared.
+        plain = all(_plain_type(f.type) is f.type for f in fields)
+        if all_literal and plain and len(self.a.faults) == before:
             problem = _conversion_error(tree.literal_value(), atype.inputs)
             if problem is not None:
                 self.a.faults.append(from_msgspec(problem, base=path, code="bad-property"))

@@ -308,12 +308,13 @@ class _Parser:
                 start, "expected a function name after '[' (write '[[' for a literal '[')"
             )
         name = m.group()
+        paren = self.skip_space(m.end())
+        if paren >= len(text) or text[paren] != "(":
+            raise self.fail(paren, f"expected '(' after {name} (write '[[' for a literal '[')")
         function = lookup(name)
         if function is None:
             raise self.fail(i, f"unknown function {name!r}")
-        i = self.skip_space(m.end())
-        if i >= len(text) or text[i] != "(":
-            raise self.fail(i, f"expected '(' after {name}")
+        i = paren
         args: list[tuple[Node, ...]] = []
         i = self.skip_space(i + 1)
         if i < len(text) and text[i] == ")":
