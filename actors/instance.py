@@ -320,6 +320,7 @@ class InstanceActor:
         self._id_prefix = str(uuid.uuid4())[:24]
         self._seq = 0
         self._stopping = False
+        self._lost = False
         self._done = False
         self._tg: asyncio.TaskGroup | None = None
         self._cancellable: set[asyncio.Task[Any]] = set()
@@ -471,12 +472,18 @@ class InstanceActor:
             await act.inbox.space()
 
     def _start(self, act: _Act, trig: _Trigger) -> None:
-        act.running += 1
+        if self._lost:
+            return  # the instance's task is being cancelled: start nothing
         run_id = trig.prior[-1].run_id if trig.prior else self._new_id()
         assert self._tg is not None
-        self._tg.create_task(
-            self._run_task(act, trig, run_id), name=f"{self._instance_id}/{act.id}/{run_id}"
-        )
+        coro = self._run_task(act, trig, run_id)
+        try:
+            self._tg.create_task(coro, name=f"{self._instance_id}/{act.id}/{run_id}")
+        except RuntimeError:  # the TaskGroup is shutting down (cancelled from outside)
+            coro.close()
+            self._lost = True
+            return
+        act.running += 1
 
     def _release(self, act: _Act) -> None:
         act.running -= 1
@@ -546,6 +553,10 @@ class InstanceActor:
             if run.returned:
                 self._set_returned(run)
             await self._route(act, run)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                self._lost = True  # cancelled from outside: the server is going away
+            raise
         finally:
             self._release(act)
 
