@@ -174,6 +174,7 @@ CREATE TABLE activity_runs (
     status       text NOT NULL CHECK (status IN
                      ('running', 'success', 'warning', 'failed', 'interrupted', 'stopped')),
     published    jsonb NOT NULL DEFAULT '[]',
+    returned_data jsonb,                             -- what a return_data run set
     lineage      bytea NOT NULL DEFAULT '',
     started_at   timestamptz NOT NULL,
     ended_at     timestamptz,

@@ -73,6 +73,7 @@ async def load_plan(
             published=r["published"],
             ended_at=r["ended_at"],
             error=r["error"],
+            returned_data=r["returned_data"],
         )
         for r in runs
     ]

@@ -204,7 +204,8 @@ class GroupCommitWriter:
         owners: dict[str, int] = {}
         full: dict[str, list[Any]] = {}
         # full row: [run_id, instance_id, activity, parent_run, item, attempt, status,
-        #            published, lineage, started_at, ended_at, error, start_ord, result_ord]
+        #            published, lineage, started_at, ended_at, error, start_ord, result_ord,
+        #            returned_data]
         partial: list[tuple[int, InstanceRef, RunResult]] = []
         outcomes: list[tuple[int, InstanceRef, InstanceOutcome]] = []
         for ord_, op in enumerate(batch):
@@ -216,7 +217,7 @@ class GroupCommitWriter:
                 full[start.run_id] = [
                     start.run_id, ref.instance_id, start.activity, start.parent_run, start.item,
                     start.attempt, "running", _EMPTY_LIST, start.lineage, start.started_at,
-                    None, None, ord_, None,
+                    None, None, ord_, None, None,
                 ]
             elif op.kind == _RESULT:
                 result: RunResult = op.record
@@ -230,17 +231,18 @@ class GroupCommitWriter:
                     row = full[result.run_id] = [
                         start.run_id, ref.instance_id, start.activity, start.parent_run,
                         start.item, start.attempt, "running", _EMPTY_LIST, start.lineage,
-                        start.started_at, None, None, None, None,
+                        start.started_at, None, None, None, None, None,
                     ]
                 row[6] = result.status
                 row[7] = msgspec.Raw(_encode(result.published))
                 row[10] = result.ended_at
                 row[11] = result.error
                 row[13] = ord_
+                row[14] = result.returned_data
             else:
                 outcomes.append((ord_, ref, op.record))
         rows = list(full.values())
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 14
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 15
         running = None
         if outcomes and self._running_count is not None:
             running = self._running_count()
@@ -262,6 +264,7 @@ class GroupCommitWriter:
             list(cols[11]),
             list(cols[12]),
             list(cols[13]),
+            list(cols[14]),
             [uuid.UUID(r.run_id) for _, _, r in partial],
             [uuid.UUID(ref.instance_id) for _, ref, _ in partial],
             [r.status for _, _, r in partial],
@@ -269,6 +272,7 @@ class GroupCommitWriter:
             [r.ended_at for _, _, r in partial],
             [r.error for _, _, r in partial],
             [o for o, _, _ in partial],
+            [r.returned_data for _, _, r in partial],
             [uuid.UUID(ref.instance_id) for _, ref, _ in outcomes],
             [o.status for _, _, o in outcomes],
             [msgspec.Raw(_encode(o.returned_data)) for _, _, o in outcomes],

@@ -2,8 +2,6 @@
 
 -- name: register_server
 -- $1 name, $2 host, $3 pid, $4 capacity, $5 packs (jsonb)
--- Also releases the instances a previous process of the same name left
--- running (it crashed or was killed), so they are resumed, not forgotten.
 WITH up AS (
     INSERT INTO servers (name, status, host, pid, capacity, running, packs, started_at,
                          heartbeat_at)
@@ -13,8 +11,16 @@ WITH up AS (
            capacity = EXCLUDED.capacity, running = 0, packs = EXCLUDED.packs,
            started_at = now(), heartbeat_at = now()
     RETURNING name
-),
-released AS (
+)
+INSERT INTO events (kind, status, server, data)
+SELECT 'server', 'up', $1, jsonb_build_object('host', $2::text, 'pid', $3::int, 'capacity', $4::int)
+  FROM up
+
+-- name: release_previous_life
+-- $1 server name. At start-up: instances a previous process of the same name
+-- left running (it crashed or was killed) lose their owner, so they are
+-- taken over and resumed (possibly by this very server), not forgotten.
+WITH released AS (
     UPDATE instances SET server = NULL
      WHERE server = $1 AND status = 'running'
     RETURNING id, job_id
@@ -24,12 +30,9 @@ job_released AS (
     RETURNING j.id, j.runbook_id
 ),
 ev AS (
-    INSERT INTO events (kind, status, server, data)
-    SELECT 'server', 'up', $1,
-           jsonb_build_object('host', $2::text, 'pid', $3::int, 'capacity', $4::int)
-      FROM up
-    UNION ALL
-    SELECT 'instance', 'running', $1, jsonb_build_object('released_by', $1::text)
+    INSERT INTO events (kind, runbook_id, job_id, instance_id, status, server, data)
+    SELECT 'instance', jr.runbook_id, r.job_id, r.id, 'running', $1,
+           jsonb_build_object('released_by', $1::text)
       FROM released r JOIN job_released jr ON jr.id = r.job_id
 )
 SELECT count(*) FROM released

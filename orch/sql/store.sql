@@ -5,11 +5,12 @@
 -- runs written in full (a start, or a start with its result): $4 run_id, $5 instance_id,
 -- $6 activity, $7 parent_run, $8 item, $9 attempt, $10 status, $11 published, $12 lineage,
 -- $13 started_at, $14 ended_at, $15 error, $16 start event order (null: no start in this
--- batch), $17 result event order (null: no result in this batch);
+-- batch), $17 result event order (null: no result in this batch), $18 returned_data;
 -- results of runs whose start is not known here (recorded before a takeover):
--- $18 run_id, $19 instance_id, $20 status, $21 published, $22 ended_at, $23 error, $24 order;
--- outcomes: $25 instance_id, $26 status, $27 returned_data, $28 ended_at, $29 error, $30 order;
--- $31 the server's running count to record (null: leave it).
+-- $19 run_id, $20 instance_id, $21 status, $22 published, $23 ended_at, $24 error, $25 order,
+-- $26 returned_data;
+-- outcomes: $27 instance_id, $28 status, $29 returned_data, $30 ended_at, $31 error, $32 order;
+-- $33 the server's running count to record (null: leave it).
 -- One statement, so one round trip and one commit for everything in the batch.
 -- Writes count only for instances this server owns at the given epoch (fencing);
 -- the instance rows are share-locked so a takeover waits for this commit or
@@ -28,40 +29,43 @@ runs AS (
     SELECT r.*, l.job_id, l.runbook_id
       FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::uuid[], $8::int[], $9::int[],
                   $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[],
-                  $14::timestamptz[], $15::text[], $16::int[], $17::int[])
+                  $14::timestamptz[], $15::text[], $16::int[], $17::int[], $18::jsonb[])
            AS r(run_id, instance_id, activity, parent_run, item, attempt, status, published,
-                lineage, started_at, ended_at, error, start_ord, result_ord)
+                lineage, started_at, ended_at, error, start_ord, result_ord, returned_data)
       JOIN live l ON l.id = r.instance_id
 ),
 written AS (
     INSERT INTO activity_runs (run_id, instance_id, activity, parent_run, item, attempt,
-                               status, published, lineage, started_at, ended_at, error)
+                               status, published, returned_data, lineage, started_at,
+                               ended_at, error)
     SELECT run_id, instance_id, activity, parent_run, item, attempt, status, published,
-           lineage, started_at, ended_at, error
+           returned_data, lineage, started_at, ended_at, error
       FROM runs ORDER BY coalesce(start_ord, result_ord)
     ON CONFLICT (run_id) DO UPDATE
        SET status = EXCLUDED.status, published = EXCLUDED.published,
-           ended_at = EXCLUDED.ended_at, error = EXCLUDED.error
+           returned_data = EXCLUDED.returned_data, ended_at = EXCLUDED.ended_at,
+           error = EXCLUDED.error
      WHERE activity_runs.status = 'running'
 ),
 results AS (
     SELECT r.*, l.job_id, l.runbook_id
-      FROM unnest($18::uuid[], $19::uuid[], $20::text[], $21::jsonb[], $22::timestamptz[],
-                  $23::text[], $24::int[])
-           AS r(run_id, instance_id, status, published, ended_at, error, ord)
+      FROM unnest($19::uuid[], $20::uuid[], $21::text[], $22::jsonb[], $23::timestamptz[],
+                  $24::text[], $25::int[], $26::jsonb[])
+           AS r(run_id, instance_id, status, published, ended_at, error, ord, returned_data)
       JOIN live l ON l.id = r.instance_id
 ),
 updated AS (
     UPDATE activity_runs a
-       SET status = r.status, published = r.published, ended_at = r.ended_at, error = r.error
+       SET status = r.status, published = r.published, returned_data = r.returned_data,
+           ended_at = r.ended_at, error = r.error
       FROM results r
      WHERE a.run_id = r.run_id AND a.instance_id = r.instance_id
     RETURNING a.run_id, a.activity
 ),
 outcomes AS (
     SELECT o.*, l.job_id, l.runbook_id
-      FROM unnest($25::uuid[], $26::text[], $27::jsonb[], $28::timestamptz[], $29::text[],
-                  $30::int[])
+      FROM unnest($27::uuid[], $28::text[], $29::jsonb[], $30::timestamptz[], $31::text[],
+                  $32::int[])
            AS o(instance_id, status, returned_data, ended_at, error, ord)
       JOIN live l ON l.id = o.instance_id
 ),
@@ -80,7 +84,7 @@ ended_jobs AS (
     RETURNING j.id, o.ord
 ),
 me AS (
-    UPDATE servers SET running = $31 WHERE name = $1 AND $31::int IS NOT NULL
+    UPDATE servers SET running = $33 WHERE name = $1 AND $33::int IS NOT NULL
 ),
 new_events AS (
     INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
@@ -137,7 +141,7 @@ SELECT i.id::text AS instance_id, i.job_id::text AS job_id, i.epoch, i.server,
 -- name: load_runs
 -- $1 instance id; its recorded activity runs in start order
 SELECT run_id::text AS run_id, activity, parent_run::text AS parent_run, item, attempt,
-       started_at, lineage, status, published, ended_at, error
+       started_at, lineage, status, published, returned_data, ended_at, error
   FROM activity_runs
  WHERE instance_id = $1
  ORDER BY seq

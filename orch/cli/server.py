@@ -1,0 +1,60 @@
+"""``orch server --name NAME [--capacity N]`` — run a runbook server until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import click
+
+from orch.cli.main import cli
+from orch.config import Settings
+from orch.logging import configure as configure_logging
+
+
+@cli.command()
+@click.option("--name", default=None, help="Server name (default: ORCH_SERVER_NAME or host name).")
+@click.option("--capacity", type=int, default=None,
+              help="Most instances at once (default: ORCH_CAPACITY or 1000).")
+@click.option("--database-url", envvar="ORCH_DATABASE_URL", default=None,
+              help="PostgreSQL URL (default: the embedded PostgreSQL of the data folder).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Data folder (default: ORCH_DATA_DIR or ./.orch).")
+def server(
+    name: str | None, capacity: int | None, database_url: str | None, data_dir: Path | None
+) -> None:
+    """Run a runbook server: claim jobs and run them until SIGTERM/SIGINT (then hand over)."""
+    configure_logging()
+    settings = Settings.from_env(
+        server_name=name, capacity=capacity, database_url=database_url, data_dir=data_dir
+    )
+    try:
+        import uvloop
+
+        uvloop.run(serve(settings))
+    except ImportError:
+        asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    """Migrate, run one server, stop the embedded PostgreSQL if this process started it."""
+    from orch.db.connect import resolve_dsn
+    from orch.db.migrate import migrate
+    from orch.server import RunbookServer
+
+    dsn, embedded = await resolve_dsn(settings)
+    try:
+        await migrate(dsn)
+        srv = RunbookServer(settings, dsn, name=settings.server_name)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, srv.request_shutdown)
+        try:
+            await srv.run(ready)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+    finally:
+        if embedded is not None:
+            await embedded.stop()

@@ -1,0 +1,5 @@
+"""The runbook server (``orch server``)."""
+
+from orch.server.server import RunbookServer
+
+__all__ = ["RunbookServer"]

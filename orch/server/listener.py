@@ -1,0 +1,74 @@
+"""The LISTEN side of a runbook server: one direct session, re-established when lost.
+
+Notifications only set flags (``on_notify``); whoever owns the flags clears
+them *before* reading the database, so a notification that arrives during a
+read is never lost. After every (re)connection ``on_connect`` runs so the
+server catches up on whatever it missed while deaf; polling covers the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import asyncpg
+
+from orch.logging import get_logger
+
+__all__ = ["CHANNELS", "Listener"]
+
+log = get_logger(__name__)
+
+CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances")
+
+
+class Listener:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        on_notify: Callable[[str, str], None],
+        on_connect: Callable[[], None],
+    ) -> None:
+        self.pool = pool
+        self.on_notify = on_notify
+        self.on_connect = on_connect
+        self.connected = asyncio.Event()
+        self.backend_pid: int | None = None
+
+    async def run(self) -> None:
+        """Listen forever (until cancelled), reconnecting with back-off."""
+        delay = 0.05
+        while True:
+            try:
+                await self._session()
+                delay = 0.05
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("listener connection failed", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _session(self) -> None:
+        lost = asyncio.Event()
+        conn: asyncpg.Connection = await self.pool.acquire()
+        try:
+            conn.add_termination_listener(lambda _c: lost.set())
+            for channel in CHANNELS:
+                await conn.add_listener(channel, self._callback)
+            self.backend_pid = conn.get_server_pid()
+            self.connected.set()
+            self.on_connect()
+            await lost.wait()
+            log.warning("listener connection lost; reconnecting")
+        finally:
+            self.connected.clear()
+            self.backend_pid = None
+            if not conn.is_closed():
+                for channel in CHANNELS:
+                    try:
+                        await conn.remove_listener(channel, self._callback)
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                        break
+            await self.pool.release(conn)
+
+    def _callback(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        self.on_notify(channel, payload)

@@ -1,0 +1,433 @@
+"""The runbook server: claims jobs, runs each as an instance actor, records everything.
+
+Tasks (all owned by one TaskGroup; if a side task dies the server stops loudly):
+
+- ``listener``: LISTEN orch_jobs / orch_stops / orch_job_ended / orch_instances.
+- ``claimer``: wakes on a notification, a poll tick or a freed slot; the wake
+  flag is cleared *before* claiming, so a job inserted during a claim is seen by
+  the next round. Claims up to ``claim_batch`` jobs per round trip (jobs +
+  instances + events in one statement), within the free capacity.
+- ``poller``: every ``poll_seconds`` wakes the claimer (a missed NOTIFY costs at
+  most one interval), looks for stop requests, re-checks awaited child jobs and
+  refreshes the waiting reasons of queued jobs.
+- ``heartbeat``: refreshes the server row; marks lapsed peers down.
+- ``writer``: the group commit of every instance's records.
+- one task per instance (``instance:<id>``).
+
+Shutdown (``request_shutdown``; SIGTERM/SIGINT in the CLI): stop claiming
+(status ``draining``), let instances finish within the grace period, then
+cancel the rest — a cancelled actor records nothing more — and release them so
+another server resumes them from their last recorded activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from actors.store import InstanceOutcome, InstancePlan, InstanceRef
+from orch.config import Settings
+from orch.db.connect import create_pool
+from orch.db.jobs import pinned_version
+from orch.db.launcher import JobWaiters, PgLauncher
+from orch.db.store import PgStore, load_plan
+from orch.db.variables import PgVariables
+from orch.db.writer import GroupCommitWriter, OwnershipLost
+from orch.logging import get_logger
+from orch.sdk.registry import Registry, default_registry
+from orch.server.listener import Listener
+from orch.sql import Q
+
+__all__ = ["RunbookServer"]
+
+log = get_logger(__name__)
+
+
+@dataclass(eq=False)
+class _Running:
+    instance_id: str
+    job_id: str
+    task: asyncio.Task[None] | None = None
+    actor: Any = None
+    stop_requested: bool = False
+    handing_over: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RunbookServer:
+    """One runbook server process' worth of work; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool_or_dsn: asyncpg.Pool | str,
+        *,
+        name: str | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = name or settings.server_name or socket.gethostname()
+        self.registry = registry or default_registry()
+        self._pool_arg = pool_or_dsn
+        self.pool: asyncpg.Pool | None = None
+        self._running: dict[str, _Running] = {}
+        self._by_job: dict[str, _Running] = {}
+        self._wake = asyncio.Event()
+        self._orphans = asyncio.Event()
+        self._stops = asyncio.Event()
+        self._reasons = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._shutdown = asyncio.Event()
+        self._draining = False
+        self._maintenance = False
+        self._pending_stops: set[str] = set()
+        self.claimed = 0
+        self.listener: Listener | None = None
+        self.writer: GroupCommitWriter | None = None
+
+    # -- public API -------------------------------------------------------------------
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    def request_shutdown(self) -> None:
+        """Begin the hand-over (safe to call from a signal handler via the loop)."""
+        self._shutdown.set()
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Serve until ``request_shutdown()``; returns after a clean shutdown."""
+        own_pool = not isinstance(self._pool_arg, asyncpg.Pool)
+        if own_pool:
+            self.pool = await create_pool(
+                str(self._pool_arg), min_size=2, max_size=self.settings.pool_size + 1
+            )
+        else:
+            self.pool = self._pool_arg  # type: ignore[assignment]
+        pool = self.pool
+        assert pool is not None
+        try:
+            await self._serve(pool, ready)
+        finally:
+            if own_pool:
+                await pool.close()
+
+    # -- the serving body ---------------------------------------------------------------
+
+    async def _serve(self, pool: asyncpg.Pool, ready: asyncio.Event | None) -> None:
+        s = self.settings
+        self.writer = GroupCommitWriter(
+            pool, self.name, max_batch=s.commit_batch, running_count=lambda: self.running_count
+        )
+        self.waiters = JobWaiters(pool)
+        self.store = PgStore(pool, self.writer)
+        self.launcher = PgLauncher(pool, self.waiters, registry=self.registry)
+        self.variables = PgVariables(pool)
+        self.listener = Listener(pool, self._on_notify, self._on_connect)
+        packs = sorted(self.registry.packs())
+        async with pool.acquire() as conn:
+            await conn.execute(
+                Q.register_server, self.name, socket.gethostname(), os.getpid(), s.capacity, packs
+            )
+            released = await conn.fetchval(Q.release_previous_life, self.name)
+        if released:
+            log.info("released instances of a previous run", server=self.name, count=released)
+        log.info("runbook server up", server=self.name, capacity=s.capacity)
+
+        async with asyncio.TaskGroup() as tg:
+            self._tg = tg
+            side = [
+                tg.create_task(self.writer.run(), name=f"{self.name}:writer"),
+                tg.create_task(self.listener.run(), name=f"{self.name}:listener"),
+                tg.create_task(self.waiters.run(), name=f"{self.name}:child-waiters"),
+                tg.create_task(self._heartbeat(), name=f"{self.name}:heartbeat"),
+                tg.create_task(self._poller(), name=f"{self.name}:poller"),
+                tg.create_task(self._reasons_loop(), name=f"{self.name}:waiting-reasons"),
+                tg.create_task(self._stop_loop(), name=f"{self.name}:stops"),
+            ]
+            claimer = tg.create_task(self._claimer(), name=f"{self.name}:claimer")
+            await self.listener.connected.wait()
+            if ready is not None:
+                ready.set()
+            await self._shutdown.wait()
+            await self._hand_over(claimer)
+            writer_task = side[0]
+            for task in side[1:]:
+                task.cancel()
+            self.writer.close()
+            await writer_task
+        async with pool.acquire() as conn:
+            await conn.execute(Q.set_server_status, self.name, "stopped", 0)
+        log.info("runbook server stopped", server=self.name)
+
+    async def _hand_over(self, claimer: asyncio.Task[None]) -> None:
+        assert self.pool is not None and self.writer is not None
+        self._draining = True
+        claimer.cancel()
+        async with self.pool.acquire() as conn:
+            await conn.execute(Q.set_server_status, self.name, "draining", self.running_count)
+        log.info("draining", server=self.name, running=self.running_count,
+                 grace=self.settings.shutdown_grace_seconds)
+        if self._running:
+            self._idle.clear()
+            try:
+                await asyncio.wait_for(self._idle.wait(), self.settings.shutdown_grace_seconds)
+            except TimeoutError:
+                pass
+        left = list(self._running.values())
+        if not left:
+            return
+        for entry in left:
+            entry.handing_over = True
+            if entry.task is not None:
+                entry.task.cancel()
+        await asyncio.gather(*(e.task for e in left if e.task is not None),
+                             return_exceptions=True)
+        await self.writer.flush()
+        ids = [uuid.UUID(e.instance_id) for e in left]
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(Q.release_instances, self.name, ids)
+        log.info("handed over", server=self.name, released=row["released"] if row else 0)
+
+    # -- notifications --------------------------------------------------------------------
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        if channel == "orch_jobs":
+            self._wake.set()
+        elif channel == "orch_stops":
+            if payload in self._by_job:
+                self._stop_job(payload)
+            else:
+                # Possibly ours, with the claim's answer not processed yet.
+                self._pending_stops.add(payload)
+                self._stops.set()
+        elif channel == "orch_job_ended":
+            self.waiters.poke()
+        elif channel == "orch_instances":
+            self._orphans.set()
+            self._wake.set()
+
+    def _on_connect(self) -> None:
+        # (Re)connected: whatever was notified while deaf is found by reading.
+        self._wake.set()
+        self._orphans.set()
+        self._stops.set()
+        self.waiters.poke()
+
+    # -- claiming ---------------------------------------------------------------------
+
+    async def _claimer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()  # before reading: a job inserted meanwhile wakes us again
+            if self._draining:
+                return
+            if self._maintenance:
+                continue
+            if self._orphans.is_set():
+                self._orphans.clear()
+                await self._claim_instances()
+            await self._claim_jobs()
+
+    async def _claim_jobs(self) -> None:
+        assert self.pool is not None
+        s = self.settings
+        while not self._draining:
+            free = s.capacity - len(self._running)
+            if free <= 0:
+                self._reasons.set()
+                return
+            want = min(free, s.claim_batch)
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(
+                    Q.claim_jobs, self.name, want, len(self._running), s.server_timeout_seconds
+                )
+            for row in rows:
+                self._start_claimed(row)
+            if len(rows) < want:
+                if len(rows) == 0:
+                    self._reasons.set()
+                return
+
+    async def _claim_instances(self) -> None:
+        assert self.pool is not None
+        s = self.settings
+        free = s.capacity - len(self._running)
+        if free <= 0:
+            return
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                Q.claim_instances, self.name, min(free, s.claim_batch), s.server_timeout_seconds
+            )
+        for row in rows:
+            entry = _Running(row["instance_id"], row["job_id"])
+            self._add(entry)
+            log.info("taking over instance", instance_id=entry.instance_id, epoch=row["epoch"])
+            entry.task = self._tg.create_task(
+                self._resume(entry), name=f"instance:{entry.instance_id}"
+            )
+
+    def _start_claimed(self, row: asyncpg.Record) -> None:
+        self.claimed += 1
+        entry = _Running(row["instance_id"], row["job_id"])
+        self._add(entry)
+        plan = InstancePlan(
+            ref=InstanceRef(job_id=row["job_id"], instance_id=row["instance_id"], epoch=1),
+            runbook_id=row["runbook_id"],
+            runbook_name=row["runbook_name"],
+            runbook_path=row["runbook_path"],
+            runbook_version=row["runbook_version"],
+            document=b"",
+            parameters=row["parameters"],
+            server=self.name,
+            started_by=row["created_by"],
+        )
+        entry.task = self._tg.create_task(
+            self._run_instance(entry, plan), name=f"instance:{entry.instance_id}"
+        )
+
+    def _add(self, entry: _Running) -> None:
+        self._running[entry.instance_id] = entry
+        self._by_job[entry.job_id] = entry
+        if entry.job_id in self._pending_stops:
+            self._pending_stops.discard(entry.job_id)
+            entry.stop_requested = True
+
+    # -- instances --------------------------------------------------------------------
+
+    async def _resume(self, entry: _Running) -> None:
+        assert self.pool is not None
+        try:
+            async with self.pool.acquire() as conn:
+                plan = await load_plan(conn, entry.instance_id, server=self.name)
+        except Exception:
+            log.exception("could not load instance to resume", instance_id=entry.instance_id)
+            self._remove(entry)
+            raise
+        await self._run_instance(entry, plan)
+
+    async def _run_instance(self, entry: _Running, plan: InstancePlan) -> None:
+        from actors.instance import InstanceActor
+
+        assert self.pool is not None
+        try:
+            try:
+                document, compiled = await self._pinned(plan.runbook_id, plan.runbook_version)
+                if not plan.document:
+                    plan.document = document
+                actor = InstanceActor(
+                    plan,
+                    self.store,
+                    registry=self.registry,
+                    compiled=compiled,
+                    launcher=self.launcher,
+                    variables=self.variables,
+                )
+                entry.actor = actor
+                if entry.stop_requested:
+                    actor.stop()
+                await actor.run()
+            except OwnershipLost:
+                log.warning("instance taken over by another server; dropped",
+                            instance_id=entry.instance_id)
+            except Exception as exc:
+                # A runtime bug must not leave the job running forever.
+                log.exception("instance crashed", instance_id=entry.instance_id)
+                await self._record_crash(plan.ref, exc)
+        finally:
+            self._remove(entry)
+
+    async def _pinned(self, runbook_id: str, version: int) -> tuple[bytes, Any]:
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            return await pinned_version(conn, runbook_id, version, self.registry)
+
+    async def _record_crash(self, ref: InstanceRef, exc: BaseException) -> None:
+        from datetime import UTC, datetime
+
+        outcome = InstanceOutcome(
+            status="failed", returned_data={}, ended_at=datetime.now(UTC),
+            error=f"internal error: {type(exc).__name__}: {exc}",
+        )
+        try:
+            await self.store.record_instance_outcome(ref, outcome)
+        except Exception:
+            log.exception("could not record the crash", instance_id=ref.instance_id)
+
+    def _remove(self, entry: _Running) -> None:
+        if self._running.get(entry.instance_id) is entry:
+            del self._running[entry.instance_id]
+        if self._by_job.get(entry.job_id) is entry:
+            del self._by_job[entry.job_id]
+        if not self._running:
+            self._idle.set()
+        if not self._draining:
+            self._wake.set()  # a slot is free
+
+    # -- stop requests ---------------------------------------------------------------------
+
+    def _stop_job(self, job_id: str) -> None:
+        entry = self._by_job.get(job_id)
+        if entry is None:
+            return
+        if entry.actor is not None:
+            entry.actor.stop()
+        entry.stop_requested = True
+
+    async def _stop_loop(self) -> None:
+        assert self.pool is not None
+        while True:
+            await self._stops.wait()
+            self._stops.clear()
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(Q.stop_requests, self.name)
+            for (job_id,) in rows:
+                if job_id in self._by_job:
+                    entry = self._by_job[job_id]
+                    if not entry.stop_requested:
+                        self._stop_job(job_id)
+
+    # -- periodic work ------------------------------------------------------------------
+
+    async def _poller(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.poll_seconds)
+            self._pending_stops.clear()  # ids of other servers' jobs; the query covers ours
+            self._wake.set()
+            self._orphans.set()
+            self._stops.set()
+            self._reasons.set()
+            self.waiters.poke()
+
+    async def _reasons_loop(self) -> None:
+        assert self.pool is not None
+        while True:
+            await self._reasons.wait()
+            await asyncio.sleep(0.1)  # coalesce bursts of queued jobs
+            self._reasons.clear()
+            async with self.pool.acquire() as conn:
+                await conn.execute(Q.update_waiting_reasons, self.settings.server_timeout_seconds)
+
+    async def _heartbeat(self) -> None:
+        assert self.pool is not None
+        s = self.settings
+        while True:
+            await asyncio.sleep(s.heartbeat_seconds)
+            async with self.pool.acquire() as conn:
+                status = await conn.fetchval(Q.heartbeat, self.name, self.running_count)
+                if status is None:
+                    await conn.execute(Q.register_server, self.name, socket.gethostname(),
+                                       os.getpid(), s.capacity, sorted(self.registry.packs()))
+                    status = "up"
+                down = await conn.fetch(Q.mark_servers_down, s.server_timeout_seconds)
+            self._maintenance = status == "maintenance"
+            if down:
+                log.warning("servers marked down", servers=[r[0] for r in down])
+                self._orphans.set()
+                self._wake.set()

@@ -1,0 +1,141 @@
+"""Helpers for integration tests: check in runbooks, start jobs, wait with deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+
+from orch.config import Settings
+from orch.db.jobs import JobRow, RunbookRow, create_job, get_job, resolve_runbook
+from orch.server import RunbookServer
+
+T = TypeVar("T")
+
+FINAL = ("success", "warning", "failed", "stopped")
+
+
+def runbook_doc(
+    name: str,
+    activities: list[dict[str, Any]],
+    links: list[tuple[str, str]] | None = None,
+    *,
+    folder: str = "/Tests",
+    max_concurrent_jobs: int = 0,
+    returns: list[str] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """A document; ``links`` default to a chain in activity order."""
+    if links is None:
+        links = [(a["id"], b["id"]) for a, b in itertools.pairwise(activities)]
+    return {
+        "format": "orch.runbook/1",
+        "name": name,
+        "folder": folder,
+        "max_concurrent_jobs": max_concurrent_jobs,
+        "returns": [{"name": r} for r in returns],
+        "activities": activities,
+        "links": [{"from": a, "to": b} for a, b in links],
+    }
+
+
+def start(params: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    return {"id": "start", "type": "initialize_data",
+            "properties": {"parameters": [{"name": p} for p in params]}}
+
+
+def wait(aid: str, seconds: float) -> dict[str, Any]:
+    return {"id": aid, "type": "wait", "properties": {"seconds": seconds}}
+
+
+def compare(aid: str, value: str = "a", to: str = "a") -> dict[str, Any]:
+    return {"id": aid, "type": "compare_values",
+            "properties": {"value": value, "op": "equals", "to": to}}
+
+
+async def check_in(conn: asyncpg.Connection, doc: dict[str, Any]) -> RunbookRow:
+    from orch.db.catalog import check_in_new
+    from orch.document.validate import load
+
+    result = await check_in_new(conn, load(doc))
+    row = await resolve_runbook(conn, result.id)
+    assert row is not None
+    return row
+
+
+async def start_job(
+    conn: asyncpg.Connection, runbook: RunbookRow, params: dict[str, Any] | None = None, **kw: Any
+) -> JobRow:
+    return await create_job(conn, runbook=runbook, parameters=params or {}, created_by=None, **kw)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0, interval: float = 0.02
+) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+async def job_status(pool: asyncpg.Pool, job_id: str) -> str:
+    async with pool.acquire() as conn:
+        job = await get_job(conn, job_id)
+    assert job is not None
+    return job.status
+
+
+async def wait_job(pool: asyncpg.Pool, job_id: str, *, timeout: float = 20.0) -> JobRow:
+    """Wait until the job ended; return it."""
+
+    async def probe() -> JobRow | None:
+        async with pool.acquire() as conn:
+            job = await get_job(conn, job_id)
+        return job if job is not None and job.status in FINAL else None
+
+    return await eventually(probe, timeout=timeout)
+
+
+def fast_settings(**kw: Any) -> Settings:
+    """Settings with intervals short enough for tests."""
+    base: dict[str, Any] = {
+        "server_name": "s1",
+        "capacity": 100,
+        "heartbeat_seconds": 0.5,
+        "poll_seconds": 0.5,
+        "server_timeout_seconds": 5.0,
+        "shutdown_grace_seconds": 5.0,
+        "pool_size": 4,
+    }
+    base.update(kw)
+    return Settings(**base)
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    dsn_or_pool: str | asyncpg.Pool, settings: Settings | None = None, **kw: Any
+) -> AsyncIterator[RunbookServer]:
+    """An in-process runbook server, shut down (hand-over) on exit."""
+    settings = settings or fast_settings(**kw)
+    srv = RunbookServer(settings, dsn_or_pool, name=settings.server_name)
+    ready = asyncio.Event()
+    task = asyncio.create_task(srv.run(ready), name=f"test-server:{srv.name}")
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # raises the start-up error
+    try:
+        yield srv
+    finally:
+        srv.request_shutdown()
+        await asyncio.wait_for(task, 30)
