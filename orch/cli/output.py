@@ -99,8 +99,12 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a verb's coroutine to completion."""
-    return asyncio.run(coro)
+    """Run a verb's coroutine to completion (on uvloop where it is installed)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def status_text(status: str) -> str:
