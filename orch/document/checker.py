@@ -421,7 +421,11 @@ class _Checker:
                 try:
                     canonical(p.default, p.type)
                 except ValueError as e:
-                    self.fault(f"{path}.default", "bad-default", f"not a {p.type}: {e}")
+                    self.fault(
+                        f"{path}.default",
+                        "bad-default",
+                        f"the default is not a valid {p.type}: {e}",
+                    )
         return tuple(params)
 
     def check_return_data(self, base: str, data: Any) -> None:

@@ -35,7 +35,7 @@ VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 RUNBOOK_FIELDS: frozenset[str] = frozenset({"JobId", "InstanceId", "Name", "Server"})
 """What ``{runbook.X}`` may name."""
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _SPACE = " \t\r\n"
 
 

@@ -126,6 +126,7 @@ async def watch_file(ctx: Any, inputs: WatchInputs) -> WatchData:
 class LoginInputs(Inputs):
     user: str
     password: Secret
+    token: Secret | None = None
     port: int = 22
 
 

@@ -760,11 +760,19 @@ def test_parameter_names_must_be_unique() -> None:
 @pytest.mark.parametrize(
     ("type_", "default", "message"),
     [
-        ("integer", "ten", "not a integer: expected an integer, got 'ten'"),
-        ("integer", 1.5, "not a integer: expected an integer, got 1.5"),
-        ("boolean", "yes", "not a boolean: expected true or false, got 'yes'"),
-        ("datetime", "tomorrow", "not a datetime: 'tomorrow' is not a date and time"),
-        ("datetime", 5, "not a datetime: expected a date and time as text, got a number"),
+        ("integer", "ten", "the default is not a valid integer: expected an integer, got 'ten'"),
+        ("integer", 1.5, "the default is not a valid integer: expected an integer, got 1.5"),
+        ("boolean", "yes", "the default is not a valid boolean: expected true or false, got 'yes'"),
+        (
+            "datetime",
+            "tomorrow",
+            "the default is not a valid datetime: 'tomorrow' is not a date and time",
+        ),
+        (
+            "datetime",
+            5,
+            "the default is not a valid datetime: expected a date and time as text, got a number",
+        ),
     ],
 )
 def test_parameter_default_must_fit_its_type(type_: str, default: Any, message: str) -> None:
