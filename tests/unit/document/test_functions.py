@@ -206,3 +206,11 @@ def test_every_function_is_documented_and_callable_by_any_case() -> None:
         assert functions.lookup(name.lower()) is fn
         assert functions.lookup(name.upper()) is fn
     assert functions.lookup("Nope") is None
+
+
+def test_the_reference_lists_every_function() -> None:
+    from pathlib import Path
+
+    readme = (Path(functions.__file__).parent / "README.md").read_text()
+    for fn in functions.FUNCTIONS.values():
+        assert f"| `{fn.signature}` |" in readme, fn.signature
