@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from orch.errors import ActivityError
+from orch.errors import ActivityError, OrchError
 from orch.sdk.declare import ActivityType, Inputs, Published
 
 Item = dict[str, str]
@@ -158,7 +158,7 @@ def _item(obj: Any) -> Item:
 def error_summary(exc: BaseException) -> str:
     """The ErrorSummary of a run that raised ``exc``: the message of an orch
     error as is, anything else prefixed with its type (it is likely a bug)."""
-    if isinstance(exc, ActivityError):
+    if isinstance(exc, OrchError):
         return exc.message
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
