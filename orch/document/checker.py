@@ -70,6 +70,10 @@ def analyze(runbook: Runbook, registry: Registry) -> Analysis:
     return _Checker(runbook, registry).run()
 
 
+def _not_a_name(name: str, kind: str) -> str:
+    return f"{name!r} is not a valid {kind}: use letters, digits and _, not starting with a digit"
+
+
 def _finite_non_negative(x: float) -> bool:
     return math.isfinite(x) and x >= 0
 
@@ -115,19 +119,12 @@ class _Checker:
             )
         if rb.max_concurrent_jobs < 0:
             self.fault("$.max_concurrent_jobs", "out-of-range", "must be 0 (no limit) or more")
-        seen: set[str] = set()
-        for i, r in enumerate(rb.returns):
-            path = f"$.returns[{i}].name"
-            if not IDENTIFIER.fullmatch(r.name):
-                self.fault(
-                    path,
-                    "bad-return-name",
-                    f"{r.name!r} is not a valid name: use letters, digits and _, "
-                    "not starting with a digit",
-                )
-            elif r.name in seen:
-                self.fault(path, "duplicate-return", f"{r.name!r} is declared twice")
-            seen.add(r.name)
+        self.check_names(
+            [(f"$.returns[{i}].name", r.name) for i, r in enumerate(rb.returns)],
+            kind="name",
+            bad="bad-return-name",
+            duplicate="duplicate-return",
+        )
         if not rb.activities:
             self.fault("$.activities", "no-activities", "a runbook needs at least one activity")
 
@@ -138,12 +135,7 @@ class _Checker:
             base = f"$.activities[{i}]"
             unique = act.id not in self.a.first
             if not IDENTIFIER.fullmatch(act.id):
-                self.fault(
-                    f"{base}.id",
-                    "bad-id",
-                    f"{act.id!r} is not a valid id: use letters, digits and _, "
-                    "not starting with a digit",
-                )
+                self.fault(f"{base}.id", "bad-id", _not_a_name(act.id, "id"))
             elif act.id in RESERVED_IDS:
                 self.fault(
                     f"{base}.id",
@@ -398,25 +390,19 @@ class _Checker:
     def check_parameters(self, base: str, raw: Any) -> tuple[Parameter, ...]:
         if not isinstance(raw, list):
             return ()
-        params: list[Parameter] = []
-        seen: set[str] = set()
+        params: list[tuple[str, Parameter]] = []
         for j, item in enumerate(raw):
-            path = f"{base}.parameters[{j}]"
             try:
-                p = msgspec.convert(item, Parameter)
+                params.append((f"{base}.parameters[{j}]", msgspec.convert(item, Parameter)))
             except msgspec.ValidationError:
                 continue  # the Inputs check reported its shape
-            params.append(p)
-            if not IDENTIFIER.fullmatch(p.name):
-                self.fault(
-                    f"{path}.name",
-                    "bad-parameter",
-                    f"parameter name {p.name!r} is not valid: use letters, digits and _, "
-                    "not starting with a digit",
-                )
-            elif p.name in seen:
-                self.fault(f"{path}.name", "duplicate-parameter", f"{p.name!r} is declared twice")
-            seen.add(p.name)
+        self.check_names(
+            [(f"{path}.name", p.name) for path, p in params],
+            kind="parameter name",
+            bad="bad-parameter",
+            duplicate="duplicate-parameter",
+        )
+        for path, p in params:
             if p.default is not None:
                 try:
                     canonical(p.default, p.type)
@@ -426,7 +412,19 @@ class _Checker:
                         "bad-default",
                         f"the default is not a valid {p.type}: {e}",
                     )
-        return tuple(params)
+        return tuple(p for _, p in params)
+
+    def check_names(
+        self, names: list[tuple[str, str]], *, kind: str, bad: str, duplicate: str
+    ) -> None:
+        """Each (path, name) must be an identifier (it is referenced) and unique."""
+        seen: set[str] = set()
+        for path, name in names:
+            if not IDENTIFIER.fullmatch(name):
+                self.fault(path, bad, _not_a_name(name, kind))
+            elif name in seen:
+                self.fault(path, duplicate, f"{name!r} is declared twice")
+            seen.add(name)
 
     def check_return_data(self, base: str, data: Any) -> None:
         if not isinstance(data, dict):

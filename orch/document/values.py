@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from orch.document.model import as_text
+
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
@@ -91,11 +93,7 @@ def canonical(value: Any, type_name: str) -> str:
     if value is None or isinstance(value, dict | list):
         raise ValueError(f"expected a {type_name} value, got {_kind(value)}")
     if type_name == "string":
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
+        return as_text(value)
     if type_name == "integer":
         if isinstance(value, bool):
             raise ValueError("expected an integer, got a boolean")

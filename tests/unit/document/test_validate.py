@@ -744,7 +744,10 @@ def test_parameter_names_must_be_valid(name: str) -> None:
     act(doc, "start")["properties"]["parameters"].append({"name": name})
     f = the_fault(doc, "bad-parameter")
     assert f.path == "$.activities[0].properties.parameters[1].name"
-    assert f.message.startswith(f"parameter name {name!r} is not valid")
+    assert f.message == (
+        f"{name!r} is not a valid parameter name: use letters, digits and _, "
+        "not starting with a digit"
+    )
 
 
 def test_parameter_names_must_be_unique() -> None:
