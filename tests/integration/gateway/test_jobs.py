@@ -204,3 +204,19 @@ async def test_job_json_round_trips_through_the_client_types(api: Api) -> None:
     assert status == 200
     assert msgspec.convert(body, Job, strict=False) == job
     assert json.dumps(body)
+
+
+async def test_odd_parameter_values_are_422_not_500(api: Api) -> None:
+    await api.client.check_in(typed_document())
+    for value in ({"a": 1}, [1], None, 1.5, "1e3"):
+        status, body = await api.request(
+            "POST", "/api/v1/jobs",
+            json_body={"runbook": "/Examples/Typed", "parameters": {"Name": "x", "Count": value}},
+        )
+        assert status == 422, (value, body)
+        assert body["error"]["path"] == "$.parameters.Count"
+    for runbook in ("", " ", "/", "//", "x" * 5000, "/Examples/Typed/extra"):
+        status, body = await api.request(
+            "POST", "/api/v1/jobs", json_body={"runbook": runbook, "parameters": {}}
+        )
+        assert status == 404, (runbook, body)

@@ -164,3 +164,11 @@ async def _rows(api: Api, sql: str):
     async with api.pool.acquire() as conn:
         for r in await conn.fetch(sql):
             yield r
+
+
+async def test_oversized_body_is_413(api: Api) -> None:
+    from orch.gateway import MAX_BODY_BYTES
+
+    body = '{"format": "' + "x" * MAX_BODY_BYTES + '"}'
+    status, answer = await api.request("POST", "/api/v1/runbooks", body=body)
+    assert status == 413 and answer["error"]["code"] == "body-too-large"
