@@ -88,14 +88,16 @@ async def _up(settings: Settings, host: str, port: int) -> None:
         await migrate(dsn)
         pool = await create_pool(dsn, max_size=settings.pool_size)
         try:
-            async with pool.acquire() as conn:
-                creds = await bootstrap_admin(
-                    conn,
-                    settings.data_dir,
-                    token=os.environ.get("ORCH_ADMIN_TOKEN") or None,
-                    password=os.environ.get("ORCH_ADMIN_PASSWORD") or None,
-                )
             async with serve_gateway(settings, pool, host, port) as url:
+                # After the port is bound: a start that cannot listen creates no admin
+                # whose secrets nobody saw.
+                async with pool.acquire() as conn:
+                    creds = await bootstrap_admin(
+                        conn,
+                        settings.data_dir,
+                        token=os.environ.get("ORCH_ADMIN_TOKEN") or None,
+                        password=os.environ.get("ORCH_ADMIN_PASSWORD") or None,
+                    )
                 creds_file = record_url(settings.data_dir.resolve(), url)
                 await _run_server(settings, dsn, stop, url, embedded is not None, creds,
                                   creds_file)
