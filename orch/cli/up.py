@@ -14,7 +14,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +25,9 @@ from orch.config import Settings
 from orch.errors import OrchError
 from orch.logging import configure as configure_logging
 from orch.logging import get_logger
+
+if TYPE_CHECKING:
+    from orch.db.bootstrap import Credentials
 
 log = get_logger("orch.cli.up")
 
@@ -52,7 +55,9 @@ def record_url(data_dir: Path, url: str) -> Path:
     return path
 
 
-def _banner(url: str, settings: Settings, embedded: bool, creds: Any, creds_file: Path) -> str:
+def _banner(
+    url: str, settings: Settings, embedded: bool, creds: Credentials | None, creds_file: Path
+) -> str:
     database = f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pg'}" if embedded \
         else "ORCH_DATABASE_URL"
     lines = [
@@ -110,7 +115,7 @@ async def _up(settings: Settings, host: str, port: int) -> None:
 
 
 async def _run_server(settings: Settings, dsn: str, stop: StopSignal, url: str, embedded: bool,
-                      creds: Any, creds_file: Path) -> None:
+                      creds: Credentials | None, creds_file: Path) -> None:
     """Run the runbook server until a stop signal (or until it ends by itself, loudly)."""
     from orch.server import RunbookServer
 
