@@ -29,7 +29,7 @@ from orch.document.conditions import (
     compile_conditions,
     compile_link,
 )
-from orch.document.expr import IDENTIFIER, RUNBOOK_FIELDS
+from orch.document.expr import IDENTIFIER, RUNBOOK_FIELDS, NestingError
 from orch.document.faults import Fault, from_msgspec
 from orch.document.model import Parameter, Runbook, as_text, normalize_folder
 from orch.document.properties import PropertyTree, child_path, compile_properties_all
@@ -154,7 +154,8 @@ class _Checker:
             errors: list[ExpressionError] = []
             tree = compile_properties_all(act.properties, path=f"{base}.properties", errors=errors)
             for e in errors:
-                self.fault(e.path or f"{base}.properties", "bad-expression", e.message)
+                code = "too-deep" if isinstance(e, NestingError) else "bad-expression"
+                self.fault(e.path or f"{base}.properties", code, e.message)
             if atype is not None:
                 self.check_inputs(base, atype, act.properties, tree, [e.path or "" for e in errors])
             if act.timeout_seconds is not None and not _finite_non_negative(act.timeout_seconds):

@@ -35,8 +35,15 @@ VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 RUNBOOK_FIELDS: frozenset[str] = frozenset({"JobId", "InstanceId", "Name", "Server"})
 """What ``{runbook.X}`` may name."""
 
+MAX_CALL_DEPTH = 32
+"""How deeply data-function calls may nest (keeps evaluation off Python's recursion limit)."""
+
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _SPACE = " \t\r\n"
+
+
+class NestingError(ExpressionError):
+    """The expression or value is nested too deeply."""
 
 
 class Scope(Protocol):
@@ -227,8 +234,11 @@ class _Parser:
     def __init__(self, text: str, path: str) -> None:
         self.text = text
         self.path = path
+        self.depth = 0
 
-    def fail(self, pos: int, message: str) -> ExpressionError:
+    def fail(
+        self, pos: int, message: str, error: type[ExpressionError] = ExpressionError
+    ) -> ExpressionError:
         text = self.text
         if len(text) <= 60:
             where = f"of {text!r}"
@@ -236,7 +246,7 @@ class _Parser:
             lo, hi = max(0, pos - 25), min(len(text), pos + 25)
             excerpt = ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
             where = f"near {excerpt!r}"
-        return ExpressionError(f"{message} at position {pos + 1} {where}", path=self.path)
+        return error(f"{message} at position {pos + 1} {where}", path=self.path)
 
     def template(self) -> tuple[Node, ...]:
         text, n = self.text, len(self.text)
@@ -300,6 +310,17 @@ class _Parser:
 
     def call(self, start: int) -> tuple[Call, int]:
         """``[Fn(args)]`` at ``start``; returns the node and the index after ``]``."""
+        if self.depth >= MAX_CALL_DEPTH:
+            raise self.fail(
+                start, f"data functions nested more than {MAX_CALL_DEPTH} deep", NestingError
+            )
+        self.depth += 1
+        try:
+            return self._call(start)
+        finally:
+            self.depth -= 1
+
+    def _call(self, start: int) -> tuple[Call, int]:
         text = self.text
         i = self.skip_space(start + 1)
         m = IDENTIFIER.match(text, i)

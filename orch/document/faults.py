@@ -8,7 +8,7 @@ Codes: ``bad-json``, ``unknown-key``, ``missing-key``, ``wrong-type``,
 ``bad-return-name``, ``duplicate-return`` (runbook); ``no-activities``,
 ``bad-id``, ``reserved-id``, ``duplicate-id``, ``unknown-type``,
 ``unknown-property``, ``missing-property``, ``bad-property``,
-``bad-expression``, ``endless-loop`` (activities); ``unknown-activity``,
+``bad-expression``, ``too-deep``, ``endless-loop`` (activities); ``unknown-activity``,
 ``not-upstream``, ``unknown-field``, ``unknown-runbook-field``
 (references); ``no-start``, ``multiple-starts``, ``cycle``,
 ``monitor-not-start``, ``initialize-not-start`` (graph); ``bad-operand``,

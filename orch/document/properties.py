@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from orch.document.expr import Scope, Template, Text, parse_template
+from orch.document.expr import NestingError, Scope, Template, Text, parse_template
 from orch.errors import ExpressionError
 
 _EMPTY: frozenset[Any] = frozenset()
+
+MAX_DEPTH = 64
+"""How deeply objects and lists may nest in properties."""
 
 
 def child_path(path: str, key: str | int) -> str:
@@ -121,11 +124,14 @@ def compile_properties(value: Any, *, path: str) -> PropertyTree:
     return tree
 
 
-def compile_properties_all(value: Any, *, path: str, errors: list[ExpressionError]) -> PropertyTree:
+def compile_properties_all(
+    value: Any, *, path: str, errors: list[ExpressionError], depth: int = 0
+) -> PropertyTree:
     """Compile a JSON value, appending every ExpressionError to ``errors``.
 
     A string that fails to parse is kept as literal text in the tree, so the
     caller still gets a tree to inspect (the validator reports all faults).
+    A part nested deeper than ``MAX_DEPTH`` is a NestingError and left out.
     """
     if isinstance(value, str):
         try:
@@ -134,10 +140,15 @@ def compile_properties_all(value: Any, *, path: str, errors: list[ExpressionErro
             errors.append(e)
             compiled = Template(value, (Text(value),), path)
         return PropertyTree(compiled, path)
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        errors.append(NestingError(f"nested more than {MAX_DEPTH} levels deep", path=path))
+        return PropertyTree(None, path)
     if isinstance(value, dict):
         return PropertyTree(
             {
-                k: compile_properties_all(v, path=child_path(path, k), errors=errors)
+                k: compile_properties_all(
+                    v, path=child_path(path, k), errors=errors, depth=depth + 1
+                )
                 for k, v in value.items()
             },
             path,
@@ -145,7 +156,7 @@ def compile_properties_all(value: Any, *, path: str, errors: list[ExpressionErro
     if isinstance(value, list):
         return PropertyTree(
             [
-                compile_properties_all(v, path=child_path(path, i), errors=errors)
+                compile_properties_all(v, path=child_path(path, i), errors=errors, depth=depth + 1)
                 for i, v in enumerate(value)
             ],
             path,

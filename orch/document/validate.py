@@ -38,6 +38,10 @@ def decode_document(data: bytes | str | dict[str, Any]) -> Runbook:
     except msgspec.DecodeError as e:
         reason = str(e).removeprefix("JSON is malformed: ")
         raise DocumentInvalid([Fault("$", f"not valid JSON: {reason}", "bad-json")]) from None
+    except RecursionError:
+        raise DocumentInvalid(
+            [Fault("$", "the document is nested too deeply to read", "too-deep")]
+        ) from None
 
 
 def load(data: bytes | str | dict[str, Any], registry: Registry | None = None) -> CompiledRunbook:

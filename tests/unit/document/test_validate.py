@@ -895,3 +895,38 @@ def test_document_invalid_summarises_the_faults() -> None:
     assert len(info.value.faults) == 2
     assert info.value.path == "$.folder"
     assert info.value.message.endswith("(and 1 more fault)")
+
+
+# ---- limits ---------------------------------------------------------------------------------
+
+
+def test_deeply_nested_calls_are_a_fault_not_a_crash() -> None:
+    doc = base()
+    act(doc, "greet")["properties"]["args"] = ["[Upper(" * 2000 + "'x'" + ")]" * 2000]
+    f = the_fault(doc, "too-deep")
+    assert f.path == "$.activities[1].properties.args[0]"
+    assert f.message.startswith("data functions nested more than 32 deep at position 225")
+
+
+def test_calls_nested_32_deep_are_fine() -> None:
+    doc = base()
+    act(doc, "greet")["properties"]["args"] = ["[Upper(" * 32 + "'x'" + ")]" * 32]
+    assert faults(doc) == []
+
+
+def test_deeply_nested_properties_are_a_fault_not_a_crash() -> None:
+    doc = base()
+    value: Any = "x"
+    for _ in range(2000):
+        value = [value]
+    act(doc, "greet")["properties"]["args"] = value
+    f = the_fault(doc, "too-deep")
+    assert f.path == "$.activities[1].properties.args" + "[0]" * 63
+    assert f.message == "nested more than 64 levels deep"
+
+
+def test_deeply_nested_json_is_a_fault_not_a_crash() -> None:
+    text = '{"format": "orch.runbook/1", "name": "x", "activities": [{"id": "a", "type": "wait", '
+    text += '"properties": {"seconds": ' + "[" * 5000 + "]" * 5000 + "}}]}"
+    f = the_fault(text, "too-deep")
+    assert (f.path, f.message) == ("$", "the document is nested too deeply to read")
