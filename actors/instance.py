@@ -118,7 +118,11 @@ class InstanceActor:
         launcher: ChildLauncher | None = None,
         variables: VariableSource | None = None,
         options: RuntimeOptions | None = None,
+        start_data: list[Item] | None = None,
     ) -> None:
+        """``start_data``: published items of the starting activity, given instead
+        of running it — a monitor's trigger starting an instance of the rest of
+        its runbook. The start run is recorded with them as a successful run."""
         self.plan = plan
         self._ref = plan.ref
         self._store = store
@@ -130,6 +134,7 @@ class InstanceActor:
         self._variable_source = variables
         self._options = options or RuntimeOptions()
         self._before_run = self._options.before_run
+        self._start_data = start_data
         self._job_id = plan.ref.job_id
         self._instance_id = plan.ref.instance_id
         self._id_prefix = str(uuid.uuid4())[:24]
@@ -428,6 +433,8 @@ class InstanceActor:
         items: list[Item] = []
         if self._stopping:
             status, error = "stopped", "stopped"
+        elif trig.link == lin.START_LINK and self._start_data is not None:
+            status, error, items = "success", None, [dict(i) for i in self._start_data]
         else:
             task = asyncio.current_task()
             assert task is not None and self._info is not None
