@@ -14,9 +14,10 @@ import inspect
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+import msgspec.inspect
 
 COMMON_FIELDS: frozenset[str] = frozenset(
     {"Status", "StartTime", "EndTime", "ErrorSummary", "ActivityName"}
@@ -36,8 +37,37 @@ class NoData(Published):
     publishes the common fields, and its path goes on)."""
 
 
-class Secret(str):
-    """Marks an input as secret: never logged, never published, never in events."""
+SECRET_MARK = "orch_secret"
+
+Secret = Annotated[
+    str,
+    msgspec.Meta(
+        description="secret: never logged, published or returned",
+        extra_json_schema={"format": "password", "writeOnly": True},
+        extra={SECRET_MARK: True},
+    ),
+]
+"""Type of a secret input (``password: Secret``): text that is never logged,
+published or shown in events. An ``Annotated[str, ...]`` so msgspec converts
+it like ``str``; :func:`secret_fields` finds the fields that use it."""
+
+
+def secret_fields(inputs: type[Inputs]) -> frozenset[str]:
+    """Names of the fields of an Inputs Struct declared as :data:`Secret`."""
+    info = msgspec.inspect.type_info(inputs)
+    names: set[str] = set()
+    for field in getattr(info, "fields", ()):
+        if _is_secret(field.type):
+            names.add(field.name)
+    return frozenset(names)
+
+
+def _is_secret(t: msgspec.inspect.Type) -> bool:
+    if isinstance(t, msgspec.inspect.Metadata):
+        return bool((t.extra or {}).get(SECRET_MARK)) or _is_secret(t.type)
+    if isinstance(t, msgspec.inspect.UnionType):
+        return any(_is_secret(x) for x in t.types)
+    return False
 
 
 ActivityFn = Callable[[Any, Any], Awaitable[Any]]
