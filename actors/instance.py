@@ -104,6 +104,14 @@ def _no_arrivals(activity_id: str) -> Sequence[Item]:
     return ()
 
 
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_error(exc)
+        return exc
+    return group
+
+
 class InstanceActor:
     """Runs (or resumes) one instance of a runbook; see the module docstring."""
 
@@ -203,10 +211,15 @@ class InstanceActor:
         elif self._emit is not None:
             self._emit(self._instance_event("running"))
         if not self._stopping:
-            async with asyncio.TaskGroup() as tg:
-                self._tg = tg
-                start = Trigger(None, 0, lin.START_LINK, lin.START, {})
-                await self._deliver(self._acts[bp.start], start, 0.0)
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
+                    start = Trigger(None, 0, lin.START_LINK, lin.START, {})
+                    await self._deliver(self._acts[bp.start], start, 0.0)
+            except BaseExceptionGroup as group:
+                # A store write failed (or a bug): raise that error itself, so the
+                # server can tell a lost ownership from a crash.
+                raise _first_error(group) from group
             if self._recorded:
                 await self._close_leftovers()
         return await self._finish(self._outcome())

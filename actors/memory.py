@@ -245,7 +245,12 @@ class MemoryLauncher:
         if exc is not None:
             for child in self._children.values():
                 child.actor.stop()
-        return await self._tg.__aexit__(exc_type, exc, tb)
+        try:
+            return await self._tg.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            if exc is not None and list(group.exceptions) == [exc]:
+                return False  # the body's own error: let it propagate as itself
+            raise
 
     def _resolve(self, runbook: str) -> str:
         path = runbook if runbook in self._documents else self._by_id.get(runbook)

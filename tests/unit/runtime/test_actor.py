@@ -145,3 +145,18 @@ async def test_program_timeout_kills_it_and_follows_the_failure_link(tmp_path: P
     assert runs["on_fail"][0].published[0]["Value"] == "timeout"
     assert not _alive(int(pid_file.read_text()))
     assert outcome.status == "success"
+
+
+async def test_a_lost_ownership_surfaces_as_itself() -> None:
+    from actors.store import StaleOwner
+
+    GATES["fenced"] = g = Gate()
+    doc = runbook([act("start", "gate", gate="fenced"), act("b", "echo")], [link("start", "b")])
+    h = Harness(doc)
+    task = asyncio.create_task(h.run())
+    await g.entered.wait()
+    h.store.take_over(h.instance_id)  # another server took the instance over
+    g.release.set()
+    with pytest.raises(StaleOwner):
+        await task
+    assert h.instance_id not in h.store.outcomes
