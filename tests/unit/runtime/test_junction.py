@@ -206,3 +206,24 @@ async def test_failure_into_junction_is_handled_when_its_link_is_followed() -> N
     h, outcome = await run(doc)
     assert [r.activity for r in h.runs()] == ["start", "bad", "j", "after"]
     assert outcome.status == "success"
+
+
+async def test_after_a_junction_branch_data_is_the_latest_run_of_each() -> None:
+    doc = runbook(
+        [
+            act("start", "echo"),
+            act("a", "echo", value="from a"),
+            act("b", "echo", value="from b"),
+            act("j", "junction"),
+            act("after", "echo", value="{a.Value}+{b.Value}"),
+        ],
+        [
+            link("start", "a"),
+            link("start", "b"),
+            link("a", "j"),
+            link("b", "j"),
+            link("j", "after"),
+        ],
+    )
+    h, _ = await run(doc)
+    assert summary(by_activity(h.runs())["after"]) == [("after", "success", 0, ("from a+from b",))]
