@@ -23,7 +23,11 @@ from orch.sdk import default_registry
 
 def chain(steps: int) -> dict[str, Any]:
     activities = [
-        {"id": "s0", "type": "compare_values", "properties": {"value": "1", "op": "equals", "to": "1"}}
+        {
+            "id": "s0",
+            "type": "compare_values",
+            "properties": {"value": "1", "op": "equals", "to": "1"},
+        }
     ]
     links = []
     for i in range(1, steps):

@@ -85,4 +85,3 @@ async def run_activity(
         returned_data=ctx.returned_data if ctx.status != "failed" else None,
         progress=ctx.progress_message,
     )
-
