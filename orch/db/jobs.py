@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "JobRow",
     "RunbookRow",
+    "cached_version",
     "compiled_version",
     "create_job",
     "get_job",
@@ -102,15 +103,25 @@ _compiled: OrderedDict[tuple[str, int, int], tuple[bytes, CompiledRunbook]] = Or
 _COMPILED_MAX = 256
 
 
-async def pinned_version(
-    conn: asyncpg.Connection, runbook_id: str, version: int, registry: Registry | None = None
-) -> tuple[bytes, CompiledRunbook]:
-    """A checked-in version: its document (JSON bytes) and compiled form, built once."""
+def cached_version(
+    runbook_id: str, version: int, registry: Registry | None = None
+) -> tuple[bytes, CompiledRunbook] | None:
+    """The cached document and compiled form of a version, if this process has them."""
     key = (runbook_id, version, id(registry))
     hit = _compiled.get(key)
     if hit is not None:
         _compiled.move_to_end(key)
+    return hit
+
+
+async def pinned_version(
+    conn: asyncpg.Connection, runbook_id: str, version: int, registry: Registry | None = None
+) -> tuple[bytes, CompiledRunbook]:
+    """A checked-in version: its document (JSON bytes) and compiled form, built once."""
+    hit = cached_version(runbook_id, version, registry)
+    if hit is not None:
         return hit
+    key = (runbook_id, version, id(registry))
     text = await conn.fetchval(Q.runbook_document, uuid.UUID(runbook_id), version)
     if text is None:
         raise NotFound(f"runbook {runbook_id} has no version {version}")

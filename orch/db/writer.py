@@ -14,7 +14,6 @@ and never depends on which batch carried the start.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -248,12 +247,12 @@ class GroupCommitWriter:
             running = self._running_count()
         return [
             self.server,
-            [uuid.UUID(i) for i in owners],
+            list(owners),
             list(owners.values()),
-            [uuid.UUID(x) for x in cols[0]],
-            [uuid.UUID(x) for x in cols[1]],
+            list(cols[0]),
+            list(cols[1]),
             list(cols[2]),
-            [None if x is None else uuid.UUID(x) for x in cols[3]],
+            list(cols[3]),
             list(cols[4]),
             list(cols[5]),
             list(cols[6]),
@@ -265,15 +264,15 @@ class GroupCommitWriter:
             list(cols[12]),
             list(cols[13]),
             list(cols[14]),
-            [uuid.UUID(r.run_id) for _, _, r in partial],
-            [uuid.UUID(ref.instance_id) for _, ref, _ in partial],
+            [r.run_id for _, _, r in partial],
+            [ref.instance_id for _, ref, _ in partial],
             [r.status for _, _, r in partial],
             [msgspec.Raw(_encode(r.published)) for _, _, r in partial],
             [r.ended_at for _, _, r in partial],
             [r.error for _, _, r in partial],
             [o for o, _, _ in partial],
             [r.returned_data for _, _, r in partial],
-            [uuid.UUID(ref.instance_id) for _, ref, _ in outcomes],
+            [ref.instance_id for _, ref, _ in outcomes],
             [o.status for _, _, o in outcomes],
             [msgspec.Raw(_encode(o.returned_data)) for _, _, o in outcomes],
             [o.ended_at for _, _, o in outcomes],

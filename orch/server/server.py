@@ -34,7 +34,7 @@ import asyncpg
 from actors.store import InstanceOutcome, InstancePlan, InstanceRef
 from orch.config import Settings
 from orch.db.connect import create_pool
-from orch.db.jobs import pinned_version
+from orch.db.jobs import cached_version, pinned_version
 from orch.db.launcher import JobWaiters, PgLauncher
 from orch.db.store import PgStore, load_plan
 from orch.db.variables import PgVariables
@@ -345,6 +345,9 @@ class RunbookServer:
 
     async def _pinned(self, runbook_id: str, version: int) -> tuple[bytes, Any]:
         assert self.pool is not None
+        hit = cached_version(runbook_id, version, self.registry)
+        if hit is not None:
+            return hit
         async with self.pool.acquire() as conn:
             return await pinned_version(conn, runbook_id, version, self.registry)
 

@@ -1,0 +1,71 @@
+"""pickup: from the return of the call that committed a job to its first activity's start.
+
+500 jobs, one at a time on an idle runbook server (each job ends before the
+next is started). The first activity's start is the ``started_at`` the
+runtime recorded for it; both clocks are this machine's. Prints one JSON line.
+
+    python bench/pickup.py [--jobs 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+
+from _common import check_in, create_pool, database, median, percentile, server_process, settings_of
+
+from orch.db.jobs import create_job
+
+DOC = {
+    "format": "orch.runbook/1",
+    "name": "bench pickup",
+    "folder": "/Bench",
+    "activities": [
+        {"id": "start", "type": "initialize_data"},
+        {"id": "a", "type": "compare_values", "properties": {"value": "x", "to": "x"}},
+    ],
+    "links": [{"from": "start", "to": "a"}],
+}
+
+
+async def main(jobs: int) -> dict[str, object]:
+    async with database() as dsn:
+        pg_settings = await settings_of(dsn)
+        pool = await create_pool(dsn, min_size=2, max_size=2)
+        try:
+            runbook = await check_in(pool, DOC)
+            async with server_process(dsn, f"bench-pickup-{uuid.uuid4().hex[:6]}"):
+                latencies: list[float] = []
+                async with pool.acquire() as conn, pool.acquire() as watch:
+                    for _ in range(jobs):
+                        job = await create_job(conn, runbook=runbook, parameters={},
+                                               created_by=None)
+                        committed = time.time()
+                        started = None
+                        while started is None:
+                            await asyncio.sleep(0.002)
+                            started = await watch.fetchval(
+                                "SELECT a.started_at FROM jobs j JOIN activity_runs a"
+                                " ON a.instance_id = j.instance_id AND a.activity = 'start'"
+                                " WHERE j.id = $1 AND j.status = 'success'",
+                                uuid.UUID(job.id))
+                        latencies.append((started.timestamp() - committed) * 1000)
+        finally:
+            await pool.close()
+    return {
+        "workload": "pickup",
+        "p50_ms": round(median(latencies), 3),
+        "p99_ms": round(percentile(latencies, 99), 3),
+        "n": len(latencies),
+        **pg_settings,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=500)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.jobs))))
