@@ -67,7 +67,7 @@ from orch.sdk.context import ChildJob
 
 _FAILED = frozenset({"failed", "interrupted", "stopped"})
 
-BeforeRun = Callable[[str, str], Awaitable[None]]
+BeforeRun = Callable[[str, str], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,8 @@ class RuntimeOptions:
     """Triggers an activity may have queued before the runs delivering to it wait."""
     before_run: BeforeRun | None = None
     """Awaited before each run starts, with (activity id, run id): the Runbook
-    Tester steps through an instance with it."""
+    Tester steps through an instance with it. Returning ``False`` skips the
+    run: nothing is recorded and the path below it is dead."""
 
 
 class _Children:
@@ -421,10 +422,10 @@ class InstanceActor:
         """Execute one attempt: record its start, run the activity, record its result."""
         if self._stopping:
             return None
-        if self._before_run is not None:
-            await self._hook(spec, run_id)
-            if self._stopping:
-                return None
+        if self._before_run is not None and (
+            await self._hook(spec, run_id) is False or self._stopping
+        ):
+            return None
         parent = trig.parent
         started = datetime.now(UTC)
         await self._store.record_run_start(
@@ -498,17 +499,18 @@ class InstanceActor:
             spec, trig, run_id, attempt, started, status, error, items, returned
         )
 
-    async def _hook(self, spec: ActivitySpec, run_id: str) -> None:
+    async def _hook(self, spec: ActivitySpec, run_id: str) -> bool | None:
         assert self._before_run is not None
         task = asyncio.current_task()
         assert task is not None
         self._cancellable.add(task)
         try:
-            await self._before_run(spec.id, run_id)
+            return await self._before_run(spec.id, run_id)
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
             task.uncancel()
+            return None
         finally:
             self._cancellable.discard(task)
 
