@@ -297,6 +297,10 @@ $$;
 -- before the claim's snapshot, so claimers on different servers see each
 -- other's claims and the limit is exact. p_running is the server's count of
 -- running instances before this claim (recorded with the claim).
+-- The claim commits without waiting for its WAL flush: nothing outside the
+-- database happens before the instance's first durable write, whose flush
+-- (WAL is flushed in order) makes the claim durable too; a claim lost in a
+-- database crash only puts the job back in the queue.
 CREATE FUNCTION orch_claim_jobs(p_server text, p_limit integer, p_running integer,
                                 p_timeout double precision)
 RETURNS TABLE (job_id uuid, instance_id uuid, runbook_id uuid, runbook_version integer,
@@ -305,6 +309,7 @@ RETURNS TABLE (job_id uuid, instance_id uuid, runbook_id uuid, runbook_version i
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM pg_advisory_xact_lock(1869771619, l.key)
        FROM (SELECT DISTINCT hashtext(r.id::text) AS key
                FROM runbooks r

@@ -161,8 +161,13 @@ class GroupCommitWriter:
         while True:
             try:
                 args = self._arguments(batch)
+                lean = not args[18] and not args[26]  # no partial results, no outcomes
                 async with self.pool.acquire() as conn:
-                    fenced = {r[0] for r in await conn.fetch(Q.write_batch, *args)}
+                    if lean:
+                        rows = await conn.fetch(Q.write_runs, *args[:18])
+                    else:
+                        rows = await conn.fetch(Q.write_batch, *args)
+                fenced = {r[0] for r in rows}
             except _RETRYABLE as exc:
                 log.warning("group commit failed, retrying", error=str(exc), records=len(batch))
                 await asyncio.sleep(delay)

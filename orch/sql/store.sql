@@ -126,6 +126,63 @@ SELECT o.instance_id::text
   FROM owners o
  WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.id = o.instance_id)
 
+-- name: write_runs
+-- The common case of write_batch (same $1..$18): runs only, no results of
+-- runs recorded elsewhere, no outcomes. Fewer parameters and nodes: the
+-- sequential path (one instance, one step at a time) runs it for every step.
+WITH owners AS (
+    SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
+),
+live AS (
+    SELECT i.id, i.job_id, j.runbook_id
+      FROM owners o
+      JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
+      JOIN jobs j ON j.id = i.job_id
+       FOR SHARE OF i
+),
+runs AS (
+    SELECT r.*, l.job_id, l.runbook_id
+      FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::uuid[], $8::int[], $9::int[],
+                  $10::text[], $11::jsonb[], $12::bytea[], $13::timestamptz[],
+                  $14::timestamptz[], $15::text[], $16::int[], $17::int[], $18::jsonb[])
+           AS r(run_id, instance_id, activity, parent_run, item, attempt, status, published,
+                lineage, started_at, ended_at, error, start_ord, result_ord, returned_data)
+      JOIN live l ON l.id = r.instance_id
+),
+written AS (
+    INSERT INTO activity_runs (run_id, instance_id, activity, parent_run, item, attempt,
+                               status, published, returned_data, lineage, started_at,
+                               ended_at, error)
+    SELECT run_id, instance_id, activity, parent_run, item, attempt, status, published,
+           returned_data, lineage, started_at, ended_at, error
+      FROM runs ORDER BY coalesce(start_ord, result_ord)
+    ON CONFLICT (run_id) DO UPDATE
+       SET status = EXCLUDED.status, published = EXCLUDED.published,
+           returned_data = EXCLUDED.returned_data, ended_at = EXCLUDED.ended_at,
+           error = EXCLUDED.error
+     WHERE activity_runs.status = 'running'
+),
+new_events AS (
+    INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
+                        server, data)
+    SELECT 'activity', e.at, e.runbook_id, e.job_id, e.instance_id, e.activity, e.run_id,
+           e.status, $1, e.data
+      FROM (SELECT r.started_at AS at, r.runbook_id, r.job_id, r.instance_id, r.activity,
+                   r.run_id, 'running' AS status, NULL::jsonb AS data, r.start_ord AS ord
+              FROM runs r WHERE r.start_ord IS NOT NULL
+            UNION ALL
+            SELECT r.ended_at, r.runbook_id, r.job_id, r.instance_id, r.activity, r.run_id,
+                   r.status,
+                   CASE WHEN r.error IS NULL THEN NULL
+                        ELSE jsonb_build_object('error', r.error) END,
+                   r.result_ord
+              FROM runs r WHERE r.result_ord IS NOT NULL) e
+     ORDER BY e.ord
+)
+SELECT o.instance_id::text
+  FROM owners o
+ WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.id = o.instance_id)
+
 -- name: load_instance
 -- $1 instance id; everything to build (or rebuild, after a takeover) an instance
 SELECT i.id::text AS instance_id, i.job_id::text AS job_id, i.epoch, i.server,
