@@ -33,6 +33,7 @@ from orch.document.expr import IDENTIFIER, RUNBOOK_FIELDS, NestingError
 from orch.document.faults import Fault, from_msgspec
 from orch.document.model import Parameter, Runbook, as_text, normalize_folder
 from orch.document.properties import PropertyTree, child_path, compile_properties_all
+from orch.document.testcases import check_tests
 from orch.document.values import canonical
 from orch.errors import ExpressionError
 from orch.sdk.declare import COMMON_FIELDS, ActivityType
@@ -102,6 +103,7 @@ class _Checker:
         self.check_core_rules()
         self.check_references()
         self.check_condition_fields()
+        self.a.faults.extend(check_tests(self.rb, self.a))
         return self.a
 
     # ---- runbook level -----------------------------------------------------------------------

@@ -15,7 +15,10 @@ Codes: ``bad-json``, ``unknown-key``, ``missing-key``, ``wrong-type``,
 ``bad-regex``, ``bad-operator`` (conditions); ``bad-parameter``,
 ``duplicate-parameter``, ``bad-default``, ``undeclared-return``,
 ``not-linked`` (core activity rules); ``missing-parameter``,
-``unknown-parameter`` (job parameters).
+``unknown-parameter`` (job parameters); ``bad-test-name``, ``duplicate-test``
+(test cases, whose parameters and expectations reuse ``unknown-parameter``,
+``missing-parameter``, ``bad-parameter``, ``undeclared-return``,
+``unknown-activity``).
 """
 
 from __future__ import annotations

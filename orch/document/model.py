@@ -99,6 +99,30 @@ class Link(DocStruct, kw_only=True, rename={"from_": "from"}):
     delay_seconds: float = 0
 
 
+Outcome = Literal["success", "warning", "failed"]
+ExpectedRun = Literal["success", "warning", "failed", "not_run"]
+
+
+class Expectation(DocStruct, kw_only=True):
+    """What a test case expects; each part is checked only when given."""
+
+    status: Outcome | None = None
+    """The instance's outcome."""
+    returned_data: dict[str, Scalar] | None = None
+    """Declared returns and their expected text (names not listed are not checked)."""
+    activities: dict[str, ExpectedRun] = {}
+    """Activity id → the status of every one of its runs, or ``not_run``."""
+
+
+class RunbookTest(DocStruct, kw_only=True):
+    """A test case kept with the runbook: parameters in, expectations out (``orch test``)."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Scalar] = {}
+    expect: Expectation = msgspec.field(default_factory=Expectation)
+
+
 class Runbook(DocStruct, kw_only=True):
     format: Literal["orch.runbook/1"]
     name: str
@@ -108,6 +132,8 @@ class Runbook(DocStruct, kw_only=True):
     returns: list[ReturnSpec] = []
     activities: list[Activity]
     links: list[Link] = []
+    tests: list[RunbookTest] = []
+    """Test cases run by ``orch test`` (never by a runbook server)."""
 
     @property
     def path(self) -> str:
