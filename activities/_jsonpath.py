@@ -187,13 +187,17 @@ def decode(text: str, prop: str) -> Any:
         raise ActivityError(f"property {prop}: not valid JSON: {exc}") from None
 
 
-def query(document: Any, path: str, prop: str = "path") -> list[Any]:
-    """Values at ``path`` (property ``prop``) in a decoded document."""
+def compile_path(path: str, prop: str = "path") -> list[Step]:
+    """Parse ``path`` (property ``prop``); a bad path fails the run naming the property."""
     try:
-        steps = parse(path)
+        return parse(path)
     except JsonPathError as exc:
         raise ActivityError(f"property {prop}: {exc.message}") from None
-    return select(document, steps)
+
+
+def query(document: Any, path: str, prop: str = "path") -> list[Any]:
+    """Values at ``path`` (property ``prop``) in a decoded document."""
+    return select(document, compile_path(path, prop))
 
 
 def value_text(value: Any) -> str:

@@ -15,6 +15,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from orch.sdk import ActivityError
 
@@ -23,6 +24,12 @@ _CHUNK = 64 * 1024
 _MAX_LOGGED_LINE = 4096
 
 LineSink = Callable[[str], None]
+
+
+class ByteStream(Protocol):
+    """What :func:`capture` reads: an asyncio StreamReader, an asyncssh reader…"""
+
+    async def read(self, n: int = -1) -> bytes: ...
 
 
 async def start(
@@ -57,9 +64,7 @@ async def start(
         raise ActivityError(f"not allowed to run {argv[0]}") from None
 
 
-async def capture(
-    stream: asyncio.StreamReader, limit: int, on_line: LineSink | None = None
-) -> str:
+async def capture(stream: ByteStream, limit: int, on_line: LineSink | None = None) -> str:
     """Read ``stream`` to its end; keep at most ``limit`` bytes, mark the rest.
 
     ``on_line`` receives each line (without its newline, cut to 4 KiB) as soon
