@@ -10,12 +10,12 @@ the server's poll pokes it too, so a lost notification costs one poll interval.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
 
 from actors.store import ChildResult, InstanceRef
 from orch.db.jobs import create_job, request_stop, resolve_runbook
+from orch.db.writer import RETRYABLE
 from orch.errors import Conflict, NotFound
 from orch.sdk.registry import Registry
 from orch.sql import Q
@@ -57,9 +57,14 @@ class JobWaiters:
             self._poke.clear()
             if not self._waiting:
                 continue
-            ids = [uuid.UUID(j) for j in self._waiting]
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(Q.jobs_final_status, ids)
+            ids = list(self._waiting)
+            try:
+                async with self.pool.acquire() as conn:
+                    rows = await conn.fetch(Q.jobs_final_status, ids)
+            except RETRYABLE:
+                await asyncio.sleep(0.5)  # the database is away: the next poke retries
+                self._poke.set()
+                continue
             for row in rows:
                 result = ChildResult(
                     job_id=row["id"],

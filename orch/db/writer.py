@@ -26,12 +26,12 @@ from orch.errors import OrchError
 from orch.logging import get_logger
 from orch.sql import Q
 
-__all__ = ["GroupCommitWriter", "OwnershipLost", "WriterClosed"]
+__all__ = ["RETRYABLE", "GroupCommitWriter", "OwnershipLost", "WriterClosed"]
 
 log = get_logger(__name__)
 
 _START, _RESULT, _OUTCOME = 0, 1, 2
-_RETRYABLE = (
+RETRYABLE: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.ConnectionDoesNotExistError,
@@ -80,6 +80,8 @@ class GroupCommitWriter:
         self._running_count = running_count
         self._queue: deque[_Op] = deque()
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
         self._closing = False
         self._closed = False
         self._starts: dict[str, tuple[InstanceRef, RunStart]] = {}
@@ -113,17 +115,14 @@ class GroupCommitWriter:
         if durable:
             fut = asyncio.get_running_loop().create_future()
         self._queue.append(_Op(kind, ref, record, fut))
+        self._drained.clear()
         self._wake.set()
         return fut
 
     async def flush(self) -> None:
-        """Return once everything submitted so far is committed (or failed)."""
-        if not self._queue:
-            return
-        last = self._queue[-1]
-        if last.future is None:
-            last.future = asyncio.get_running_loop().create_future()
-        await asyncio.shield(last.future)
+        """Return once everything submitted so far, and the batch in flight, is written."""
+        while not self._drained.is_set() and not self._closed:
+            await self._drained.wait()
 
     # -- the writer task ---------------------------------------------------------------
 
@@ -132,6 +131,7 @@ class GroupCommitWriter:
         try:
             while True:
                 if not self._queue:
+                    self._drained.set()
                     if self._closing:
                         return
                     self._wake.clear()
@@ -141,6 +141,7 @@ class GroupCommitWriter:
                 await self._write(batch)
         finally:
             self._closed = True
+            self._drained.set()
             error = WriterClosed()
             while self._queue:
                 op = self._queue.popleft()
@@ -168,7 +169,7 @@ class GroupCommitWriter:
                     else:
                         rows = await conn.fetch(Q.write_batch, *args)
                 fenced = {r[0] for r in rows}
-            except _RETRYABLE as exc:
+            except RETRYABLE as exc:
                 log.warning("group commit failed, retrying", error=str(exc), records=len(batch))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)

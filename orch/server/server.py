@@ -23,9 +23,11 @@ another server resumes them from their last recorded activity.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +40,7 @@ from orch.db.jobs import cached_version, pinned_version
 from orch.db.launcher import JobWaiters, PgLauncher
 from orch.db.store import PgStore, load_plan
 from orch.db.variables import PgVariables
-from orch.db.writer import GroupCommitWriter, OwnershipLost
+from orch.db.writer import RETRYABLE, GroupCommitWriter, OwnershipLost
 from orch.logging import get_logger
 from orch.sdk.registry import Registry, default_registry
 from orch.server.listener import Listener
@@ -230,10 +232,11 @@ class RunbookServer:
                 return
             if self._maintenance:
                 continue
-            if self._orphans.is_set():
-                self._orphans.clear()
-                await self._claim_instances()
-            await self._claim_jobs()
+            async with self._tolerate("claim", retry=self._wake):
+                if self._orphans.is_set():
+                    self._orphans.clear()
+                    await self._claim_instances()
+                await self._claim_jobs()
 
     async def _claim_jobs(self) -> None:
         assert self.pool is not None
@@ -306,10 +309,16 @@ class RunbookServer:
         try:
             async with self.pool.acquire() as conn:
                 plan = await load_plan(conn, entry.instance_id, server=self.name)
-        except Exception:
-            log.exception("could not load instance to resume", instance_id=entry.instance_id)
+        except RETRYABLE:
+            log.warning("could not load instance to resume; releasing it",
+                        instance_id=entry.instance_id)
+            with contextlib.suppress(*RETRYABLE):
+                async with self.pool.acquire() as conn:
+                    await conn.fetchrow(Q.release_instances, self.name,
+                                        [uuid.UUID(entry.instance_id)])
             self._remove(entry)
-            raise
+            self._orphans.set()
+            return
         await self._run_instance(entry, plan)
 
     async def _run_instance(self, entry: _Running, plan: InstancePlan) -> None:
@@ -388,7 +397,11 @@ class RunbookServer:
         while True:
             await self._stops.wait()
             self._stops.clear()
-            async with self.pool.acquire() as conn:
+            rows: list[asyncpg.Record] = []
+            async with (
+                self._tolerate("stop requests", retry=self._stops),
+                self.pool.acquire() as conn,
+            ):
                 rows = await conn.fetch(Q.stop_requests, self.name)
             for (job_id,) in rows:
                 if job_id in self._by_job:
@@ -397,6 +410,20 @@ class RunbookServer:
                         self._stop_job(job_id)
 
     # -- periodic work ------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _tolerate(self, what: str, retry: asyncio.Event | None = None) -> AsyncIterator[None]:
+        """Survive a lost connection: log, back off, and (``retry``) try again later.
+
+        Anything else is a bug and propagates: the TaskGroup stops the server loudly.
+        """
+        try:
+            yield
+        except RETRYABLE as exc:
+            log.warning("database unavailable", during=what, error=str(exc))
+            await asyncio.sleep(min(1.0, self.settings.poll_seconds))
+            if retry is not None:
+                retry.set()
 
     async def _poller(self) -> None:
         while True:
@@ -414,7 +441,7 @@ class RunbookServer:
             await self._reasons.wait()
             await asyncio.sleep(0.1)  # coalesce bursts of queued jobs
             self._reasons.clear()
-            async with self.pool.acquire() as conn:
+            async with self._tolerate("waiting reasons"), self.pool.acquire() as conn:
                 await conn.execute(Q.update_waiting_reasons, self.settings.server_timeout_seconds)
 
     async def _heartbeat(self) -> None:
@@ -422,7 +449,8 @@ class RunbookServer:
         s = self.settings
         while True:
             await asyncio.sleep(s.heartbeat_seconds)
-            async with self.pool.acquire() as conn:
+            status, down = "up", []
+            async with self._tolerate("heartbeat"), self.pool.acquire() as conn:
                 status = await conn.fetchval(Q.heartbeat, self.name, self.running_count)
                 if status is None:
                     await conn.execute(Q.register_server, self.name, socket.gethostname(),

@@ -301,3 +301,23 @@ async def test_fencing_refuses_a_stale_owner(dsn: str, pool: asyncpg.Pool) -> No
         await task
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM activity_runs") == 0
+
+
+async def test_server_survives_losing_its_connections(dsn: str, pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("Resilient", [start(), compare("a"), compare("b")]))
+    async with running_server(dsn, poll_seconds=0.3) as srv:
+        async with pool.acquire() as conn:
+            first = await start_job(conn, rb)
+        assert (await wait_job(pool, first.id)).status == "success"
+        async with pool.acquire() as conn:
+            mine = await conn.fetchval("SELECT pg_backend_pid()")
+            killed = await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> $1", mine)
+        assert killed >= 2  # the listener and the pool's connections
+        async with pool.acquire() as conn:
+            second = await start_job(conn, rb)
+        done = await wait_job(pool, second.id, timeout=20)
+        assert srv.running_count == 0
+    assert done.status == "success"
