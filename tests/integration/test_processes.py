@@ -164,3 +164,41 @@ async def _shorten_wait(pool: asyncpg.Pool, job_id: str) -> None:
             " '{activities,1,properties,seconds}', '0') FROM jobs j"
             " WHERE j.id = $1 AND v.runbook_id = j.runbook_id AND v.version = j.runbook_version",
             uuid.UUID(job_id))
+
+
+async def test_a_non_rerunnable_start_is_durable_before_its_side_effect(
+    dsn: str, pool: asyncpg.Pool, tmp_path
+) -> None:
+    marker = tmp_path / "ran"
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("Effect", [
+            start(),
+            {"id": "p", "type": "run_program",
+             "properties": {"program": "sh", "args": ["-c", f"echo x >> {marker}; sleep 10"]}},
+            compare("b")]))
+    server = ServerProcess(dsn, "effect")
+    try:
+        await server.ready(pool)
+        async with pool.acquire() as conn:
+            job = await start_job(conn, rb)
+        iid = await eventually(lambda: instance_of(pool, job.id))
+        await eventually(lambda: _exists(marker))  # the side effect happened ...
+        assert await _run_status(pool, iid, "p") == "running"  # ... after its start committed
+        server.proc.kill()
+        await server.wait_exit()
+    finally:
+        server.close()
+    async with running_server(dsn, server_name="effect"):
+        done = await wait_job(pool, job.id, timeout=30)
+    assert done.status == "failed"  # no failure link from p: the instance fails
+    async with pool.acquire() as conn:
+        p = await conn.fetchrow(
+            "SELECT status, published FROM activity_runs WHERE instance_id = $1"
+            " AND activity = 'p'", uuid.UUID(iid))
+    assert p["status"] == "interrupted"
+    assert p["published"][0]["ErrorSummary"] == "interrupted: server lost"
+    assert marker.read_text() == "x\n"  # never run twice
+
+
+async def _exists(path) -> bool:  # type: ignore[no-untyped-def]
+    return path.exists()
