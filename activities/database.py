@@ -81,9 +81,7 @@ async def query_database(ctx: Context, inputs: QueryDatabaseInputs) -> list[dict
     elif scheme == "sqlite":
         columns, rows, affected = await _sqlite(inputs)
     else:
-        raise ActivityError(
-            "property connection: expected a postgresql:// or sqlite:/// URL"
-        )
+        raise ActivityError("property connection: expected a postgresql:// or sqlite:/// URL")
     _check_columns(columns)
     if len(rows) > inputs.max_rows:
         rows = rows[: inputs.max_rows]
@@ -94,8 +92,7 @@ async def query_database(ctx: Context, inputs: QueryDatabaseInputs) -> list[dict
         return [{**dict.fromkeys(columns, ""), "RowCount": "0"}] if inputs.publish_empty else []
     count = str(len(rows))
     return [
-        {**dict(zip(columns, map(cell_text, row), strict=True)), "RowCount": count}
-        for row in rows
+        {**dict(zip(columns, map(cell_text, row), strict=True)), "RowCount": count} for row in rows
     ]
 
 
@@ -321,9 +318,7 @@ def _sqlite_open(path: str, timeout: float) -> sqlite3.Connection:
         raise ActivityError(f"property connection: cannot open {path}: {exc}") from None
 
 
-def _sqlite_run(
-    conn: sqlite3.Connection, query: str, params: list[Any], max_rows: int
-) -> Result:
+def _sqlite_run(conn: sqlite3.Connection, query: str, params: list[Any], max_rows: int) -> Result:
     cur = conn.execute(query, params)
     try:
         if cur.description is None:

@@ -120,9 +120,7 @@ def _options(inputs: RunSshCommandInputs) -> asyncssh.SSHClientConnectionOptions
     keys = []
     if inputs.private_key:
         try:
-            keys.append(
-                asyncssh.import_private_key(inputs.private_key, inputs.passphrase or None)
-            )
+            keys.append(asyncssh.import_private_key(inputs.private_key, inputs.passphrase or None))
         except asyncssh.KeyImportError as exc:
             raise ActivityError(f"property private_key: cannot read the key: {exc}") from None
     known_hosts: object = ()
@@ -164,12 +162,8 @@ async def _run(
         raise ActivityError(f"the SSH server refused the session: {exc.reason}") from None
     limit = inputs.max_output_bytes
     async with asyncio.TaskGroup() as tg:
-        out = tg.create_task(
-            _process.capture(proc.stdout, limit), name=f"{ctx.run_id}/ssh-stdout"
-        )
-        err = tg.create_task(
-            _process.capture(proc.stderr, limit), name=f"{ctx.run_id}/ssh-stderr"
-        )
+        out = tg.create_task(_process.capture(proc.stdout, limit), name=f"{ctx.run_id}/ssh-stdout")
+        err = tg.create_task(_process.capture(proc.stderr, limit), name=f"{ctx.run_id}/ssh-stderr")
     await proc.wait_closed()
     status = proc.exit_status
     code = status if status is not None and status >= 0 else -1

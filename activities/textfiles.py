@@ -49,7 +49,7 @@ def parse_lines(spec: str, total: int, prop: str = "lines") -> list[int]:
         last = _bound(m.group(2), total) if m.group(2) else first
         if m.group(2) and m.group(2).isdigit() and last < first:
             raise ActivityError(f"property {prop}: range {part} ends before it starts")
-        chosen.update(range(first, min(last, total) + 1))
+        chosen.update(range(max(first, 1), min(last, total) + 1))
     return sorted(chosen)
 
 

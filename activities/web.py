@@ -76,9 +76,7 @@ class WebServiceResponse(Published):
     category="Utilities",
     rerunnable=False,
 )
-async def invoke_web_service(
-    ctx: Context, inputs: InvokeWebServiceInputs
-) -> WebServiceResponse:
+async def invoke_web_service(ctx: Context, inputs: InvokeWebServiceInputs) -> WebServiceResponse:
     """Send one HTTP request and publish the status code, headers and body.
 
     A status outside ``expected_status`` (default 2xx) fails the run but
