@@ -250,7 +250,8 @@ class GroupCommitWriter:
         cols = list(zip(*rows, strict=True)) if rows else [()] * 15
         running = None
         if outcomes and self._running_count is not None:
-            running = self._running_count()
+            # the ending instances still count until their outcome is durable
+            running = max(0, self._running_count() - len(outcomes))
         return [
             self.server,
             list(owners),

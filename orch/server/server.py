@@ -254,8 +254,7 @@ class RunbookServer:
             for row in rows:
                 self._start_claimed(row)
             if len(rows) < want:
-                if len(rows) == 0:
-                    self._reasons.set()
+                self._reasons.set()  # what is left may be waiting for a reason
                 return
 
     async def _claim_instances(self) -> None:
@@ -275,6 +274,8 @@ class RunbookServer:
             entry.task = self._tg.create_task(
                 self._resume(entry), name=f"instance:{entry.instance_id}"
             )
+        if rows:
+            self._stops.set()  # a stop may have been asked while nobody owned them
 
     def _start_claimed(self, row: asyncpg.Record) -> None:
         self.claimed += 1
