@@ -8,6 +8,7 @@ warning. Credentials are given as secret properties and never logged.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -83,7 +84,7 @@ async def invoke_web_service(ctx: Context, inputs: InvokeWebServiceInputs) -> We
     still publishes the response; with ``extract``, a JSON path picks a value
     out of a JSON body into ``Extracted``.
     """
-    url, method, headers, auth = _request_parts(inputs)
+    url, method, headers = _request_parts(inputs)
     if inputs.timeout_seconds <= 0:
         raise ActivityError("property timeout_seconds: must be greater than 0")
     if inputs.max_response_bytes < 0:
@@ -103,7 +104,6 @@ async def invoke_web_service(ctx: Context, inputs: InvokeWebServiceInputs) -> We
                 url,
                 headers=headers,
                 data=data,
-                auth=auth,
                 allow_redirects=inputs.follow_redirects,
             ) as resp,
         ):
@@ -141,9 +141,7 @@ async def invoke_web_service(ctx: Context, inputs: InvokeWebServiceInputs) -> We
     )
 
 
-def _request_parts(
-    inputs: InvokeWebServiceInputs,
-) -> tuple[URL, str, dict[str, str], aiohttp.BasicAuth | None]:
+def _request_parts(inputs: InvokeWebServiceInputs) -> tuple[URL, str, dict[str, str]]:
     try:
         url = URL(inputs.url)
     except (ValueError, TypeError):
@@ -159,16 +157,16 @@ def _request_parts(
     for name, value in headers.items():
         if not name or any(c in name for c in ":\r\n ") or any(c in value for c in "\r\n"):
             raise ActivityError(f"property headers: invalid header {name!r}")
-    auth = None
     if inputs.username or inputs.password:
         if ":" in inputs.username:
             raise ActivityError("property username: must not contain ':'")
-        auth = aiohttp.BasicAuth(inputs.username, inputs.password)
-    if inputs.bearer_token:
-        if auth is not None:
+        if inputs.bearer_token:
             raise ActivityError("property bearer_token: give either a token or a user name")
+        pair = f"{inputs.username}:{inputs.password}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    elif inputs.bearer_token:
         headers["Authorization"] = f"Bearer {inputs.bearer_token}"
-    return url, method, headers, auth
+    return url, method, headers
 
 
 async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> tuple[str, bool]:
