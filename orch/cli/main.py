@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "orch.cli.job",
     "orch.cli.runbook",
     "orch.cli.server",
+    "orch.cli.tester",
     "orch.cli.up",
 )
 
