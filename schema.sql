@@ -291,8 +291,10 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
     END
 $$;
 
--- Claim up to p_limit queued jobs for server p_server (see orch_may_run) and
--- create their instances, in one call (one round trip). Runbooks with
+-- Claim up to p_limit queued jobs for server p_server (the rule of
+-- orch_may_run, evaluated once per call as two arrays rather than per job: a
+-- SQL function with sub-queries is not inlined) and create their instances, in
+-- one call (one round trip). Runbooks with
 -- max_concurrent_jobs are claimed under a per-runbook advisory lock taken
 -- before the claim's snapshot, so claimers on different servers see each
 -- other's claims and the limit is exact. p_running is the server's count of
@@ -308,8 +310,23 @@ RETURNS TABLE (job_id uuid, instance_id uuid, runbook_id uuid, runbook_version i
                started_at timestamptz)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+    v_assigned uuid[];  -- runbooks with a server assignment
+    v_mine uuid[];      -- of those, the ones p_server may run now
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
+    SELECT ARRAY(SELECT DISTINCT a.runbook_id FROM runbook_servers a),
+           ARRAY(SELECT mine.runbook_id FROM runbook_servers mine
+                  WHERE mine.server_name = p_server
+                    AND NOT EXISTS (
+                        SELECT 1 FROM runbook_servers b
+                          JOIN servers s ON s.name = b.server_name
+                         WHERE b.runbook_id = mine.runbook_id
+                           AND b.position < mine.position
+                           AND s.status = 'up'
+                           AND s.heartbeat_at > now() - make_interval(secs => p_timeout)
+                           AND s.running < s.capacity))
+      INTO v_assigned, v_mine;
     PERFORM pg_advisory_xact_lock(1869771619, l.key)
        FROM (SELECT DISTINCT hashtext(r.id::text) AS key
                FROM runbooks r
@@ -322,7 +339,9 @@ BEGIN
         SELECT j.id, j.runbook_id, j.created_at, r.max_concurrent_jobs AS max_jobs
           FROM jobs j JOIN runbooks r ON r.id = j.runbook_id
          WHERE j.status = 'queued'
-           AND orch_may_run(j.runbook_id, j.target_server, p_server, p_timeout)
+           AND (j.target_server = p_server
+                OR (j.target_server IS NULL
+                    AND (j.runbook_id <> ALL (v_assigned) OR j.runbook_id = ANY (v_mine))))
            AND (r.max_concurrent_jobs = 0
                 OR r.max_concurrent_jobs > (SELECT count(*) FROM jobs x
                                              WHERE x.runbook_id = j.runbook_id
