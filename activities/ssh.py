@@ -73,7 +73,7 @@ async def run_ssh_command(ctx: Context, inputs: RunSshCommandInputs) -> SshComma
     An exit code outside ``success_exit_codes`` fails the run while still
     publishing ``Output``, ``ErrorOutput`` and ``ExitCode``.
     """
-    options = _options(inputs)
+    options = await _options(inputs)
     where = f"{inputs.user}@{inputs.host}:{inputs.port}"
     try:
         conn = await asyncio.wait_for(
@@ -104,7 +104,7 @@ async def run_ssh_command(ctx: Context, inputs: RunSshCommandInputs) -> SshComma
     return result
 
 
-def _options(inputs: RunSshCommandInputs) -> asyncssh.SSHClientConnectionOptions:
+async def _options(inputs: RunSshCommandInputs) -> asyncssh.SSHClientConnectionOptions:
     if not inputs.host:
         raise ActivityError("property host: a host is required")
     if not 0 < inputs.port < 65536:
@@ -120,8 +120,12 @@ def _options(inputs: RunSshCommandInputs) -> asyncssh.SSHClientConnectionOptions
     keys = []
     if inputs.private_key:
         try:
-            keys.append(asyncssh.import_private_key(inputs.private_key, inputs.passphrase or None))
-        except asyncssh.KeyImportError as exc:
+            # decrypting a key runs a deliberately slow KDF: keep it off the event loop
+            key = await asyncio.to_thread(
+                asyncssh.import_private_key, inputs.private_key, inputs.passphrase or None
+            )
+            keys.append(key)
+        except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
             raise ActivityError(f"property private_key: cannot read the key: {exc}") from None
     known_hosts: object = ()
     if inputs.host_key_policy == "ignore":
