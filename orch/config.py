@@ -35,6 +35,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Most jobs claimed in one round trip."""
     commit_batch: int = 2000
     """Most records written by one group commit."""
+    commit_inflight: int = 2
+    """Group commits in flight at once (each on its own connection)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -54,6 +56,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "pool_size": _number(env, "ORCH_POOL_SIZE", 4, int),
             "claim_batch": _number(env, "ORCH_CLAIM_BATCH", 50, int),
             "commit_batch": _number(env, "ORCH_COMMIT_BATCH", 2000, int),
+            "commit_inflight": _number(env, "ORCH_COMMIT_INFLIGHT", 2, int),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
@@ -70,8 +73,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raise ConfigError(f"{name} must be positive", path=f"ORCH_{name.upper()}")
         if self.shutdown_grace_seconds < 0:
             raise ConfigError("must not be negative", path="ORCH_SHUTDOWN_GRACE_SECONDS")
-        if self.pool_size < 1 or self.claim_batch < 1 or self.commit_batch < 1:
-            raise ConfigError("pool_size, claim_batch and commit_batch must be at least 1")
+        if min(self.pool_size, self.claim_batch, self.commit_batch, self.commit_inflight) < 1:
+            raise ConfigError(
+                "pool_size, claim_batch, commit_batch and commit_inflight must be at least 1"
+            )
 
     def replace(self, **changes: Any) -> Settings:
         return msgspec.structs.replace(self, **changes)

@@ -1,9 +1,11 @@
 """The PostgreSQL :class:`actors.store.Store`: durable records through the group-commit writer.
 
 Every call that must be durable awaits its record's commit; a non-durable run
-start returns at once and rides along with the next batch. Waits are shielded:
-an instance being cancelled (hand-over) does not withdraw a record that the
-writer may already have sent, and the final outcome is never cut short.
+start returns at once and rides along with the next batch. Cancelling a caller
+(hand-over) never withdraws its record: once submitted, a record is written
+whether anyone still waits for it (the server flushes the writer before it
+releases the instances). The outcome's wait is also shielded, as a reminder
+that the final write is never cut short.
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ class PgStore:
     async def record_run_start(self, ref: InstanceRef, start: RunStart, *, durable: bool) -> None:
         fut = self.writer.submit_start(ref, start, durable=durable)
         if fut is not None:
-            await asyncio.shield(fut)
+            await fut
 
     async def record_run_result(self, ref: InstanceRef, result: RunResult) -> None:
-        await asyncio.shield(self.writer.submit_result(ref, result))
+        await self.writer.submit_result(ref, result)
 
     async def record_instance_outcome(self, ref: InstanceRef, outcome: InstanceOutcome) -> None:
         await asyncio.shield(self.writer.submit_outcome(ref, outcome))

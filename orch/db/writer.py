@@ -72,11 +72,16 @@ class GroupCommitWriter:
         server: str,
         *,
         max_batch: int = 2000,
+        max_inflight: int = 2,
         running_count: Callable[[], int] | None = None,
     ) -> None:
         self.pool = pool
         self.server = server
         self.max_batch = max_batch
+        self.max_inflight = max_inflight
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._busy: dict[str, int] = {}
+        """Instances with records in a batch in flight (record count)."""
         self._running_count = running_count
         self._queue: deque[_Op] = deque()
         self._wake = asyncio.Event()
@@ -127,18 +132,29 @@ class GroupCommitWriter:
     # -- the writer task ---------------------------------------------------------------
 
     async def run(self) -> None:
-        """Write batches until ``close()`` and the queue is empty."""
+        """Write batches until ``close()`` and the queue is empty.
+
+        Up to ``max_inflight`` batches are written at once, on separate
+        connections, so the database works on one while the next is sent; an
+        instance's records are never in two batches at once (they stay queued
+        until its batch in flight is committed), which keeps each instance's
+        writes and events in order.
+        """
         try:
-            while True:
-                if not self._queue:
-                    self._drained.set()
-                    if self._closing:
-                        return
+            async with asyncio.TaskGroup() as tg:
+                while True:
+                    batch = self._take() if len(self._inflight) < self.max_inflight else []
+                    if batch:
+                        self._inflight.add(
+                            tg.create_task(self._write_batch(batch), name="group-commit")
+                        )
+                        continue
+                    if not self._queue and not self._inflight:
+                        self._drained.set()
+                        if self._closing:
+                            return
                     self._wake.clear()
                     await self._wake.wait()
-                    continue
-                batch = self._take()
-                await self._write(batch)
         finally:
             self._closed = True
             self._drained.set()
@@ -154,8 +170,37 @@ class GroupCommitWriter:
         self._wake.set()
 
     def _take(self) -> list[_Op]:
-        n = min(len(self._queue), self.max_batch)
-        return [self._queue.popleft() for _ in range(n)]
+        """The next batch: queued records, in order, of instances with no batch in flight."""
+        queue = self._queue
+        busy = self._busy
+        if not busy:
+            n = min(len(queue), self.max_batch)
+            batch = [queue.popleft() for _ in range(n)]
+        else:
+            batch, kept = [], deque()
+            while queue and len(batch) < self.max_batch:
+                op = queue.popleft()
+                (kept if op.ref.instance_id in busy else batch).append(op)
+            kept.extend(queue)
+            self._queue = kept
+        for op in batch:
+            busy[op.ref.instance_id] = busy.get(op.ref.instance_id, 0) + 1
+        return batch
+
+    async def _write_batch(self, batch: list[_Op]) -> None:
+        try:
+            await self._write(batch)
+        finally:
+            busy = self._busy
+            for op in batch:
+                left = busy[op.ref.instance_id] - 1
+                if left:
+                    busy[op.ref.instance_id] = left
+                else:
+                    del busy[op.ref.instance_id]
+            task = asyncio.current_task()
+            self._inflight.discard(task)  # type: ignore[arg-type]
+            self._wake.set()
 
     async def _write(self, batch: list[_Op]) -> None:
         delay = 0.05

@@ -107,8 +107,10 @@ class RunbookServer:
         """Serve until ``request_shutdown()``; returns after a clean shutdown."""
         own_pool = not isinstance(self._pool_arg, asyncpg.Pool)
         if own_pool:
+            # the listener holds one connection for good; each group commit in flight one
             self.pool = await create_pool(
-                str(self._pool_arg), min_size=2, max_size=self.settings.pool_size + 1
+                str(self._pool_arg), min_size=2,
+                max_size=self.settings.pool_size + self.settings.commit_inflight + 1,
             )
         else:
             self.pool = self._pool_arg  # type: ignore[assignment]
@@ -125,7 +127,8 @@ class RunbookServer:
     async def _serve(self, pool: asyncpg.Pool, ready: asyncio.Event | None) -> None:
         s = self.settings
         self.writer = GroupCommitWriter(
-            pool, self.name, max_batch=s.commit_batch, running_count=lambda: self.running_count
+            pool, self.name, max_batch=s.commit_batch, max_inflight=s.commit_inflight,
+            running_count=lambda: self.running_count,
         )
         self.waiters = JobWaiters(pool)
         self.store = PgStore(pool, self.writer)
