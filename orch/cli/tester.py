@@ -89,7 +89,7 @@ async def _test(
                 step=step,
                 breaks=frozenset(breaks),
                 reader=LineReader(),
-                prompt=(lambda _text: None) if as_json else _prompt,
+                prompt=None if as_json else _prompt,
                 say=_say_err if as_json else click.echo,
             )
         tester = Tester(

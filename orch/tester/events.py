@@ -133,6 +133,8 @@ class Finished(Event, kw_only=True, tag="finished"):
     runs: int
     exit_code: int
     case: str | None = None
+    skipped: list[str] = []
+    """Activities skipped at a pause (step mode), in the runbook under test."""
 
 
 class CaseResult(Event, kw_only=True, tag="case"):

@@ -233,7 +233,10 @@ class TextRenderer:
 
     def _finished(self, e: Finished) -> None:
         self.echo("")
-        text = f"Result: {_status(e.status)} in {_duration(e.duration_ms)} ({e.runs} runs)"
+        runs = f"{e.runs} run{'s' if e.runs != 1 else ''}"
+        if e.skipped:
+            runs += f", skipped: {', '.join(e.skipped)}"
+        text = f"Result: {_status(e.status)} in {_duration(e.duration_ms)} ({runs})"
         if e.error:
             text += f" — {e.error}"
         self.echo(click.style(text, bold=True) if e.status == "success" else text)

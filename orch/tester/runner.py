@@ -74,6 +74,8 @@ async def fetch(client: Client, ref: str, registry: Registry) -> Target:
 class Tester:
     """What every run of one ``orch test`` shares."""
 
+    __test__ = False  # not a pytest class
+
     registry: Registry
     observer: Observer
     resolver: ChildResolver

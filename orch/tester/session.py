@@ -35,6 +35,7 @@ from orch.tester.events import (
     Finished,
     LinkEvaluated,
     LoopEvaluated,
+    Skipped,
     Started,
 )
 
@@ -98,6 +99,7 @@ class TestSession:
         self.store = MemoryStore()
         self.variables = MemoryVariables(variables)
         self.quitting = False
+        self.skipped: list[str] = []
         self._views: dict[str, InstanceView] = {}
         self._by_job: dict[str, InstanceView] = {}
         self._started: dict[str, datetime] = {}
@@ -140,6 +142,7 @@ class TestSession:
                 runs=len(runs),
                 exit_code=code,
                 case=case,
+                skipped=list(self.skipped),
             )
         )
         return RunReport(outcome=outcome, runs=runs, duration_ms=duration, exit_code=code)
@@ -176,6 +179,14 @@ class TestSession:
             return False
         return await self.controller.before_run(self, view, view.compiled.activities[activity],
                                                 run_id)  # fmt: skip
+
+    def skip(self, view: InstanceView, activity: str, run_id: str) -> None:
+        """Note (and report) that a pause's answer skipped this run."""
+        if view.depth == 0:
+            self.skipped.append(activity)
+        self.observer(
+            Skipped(runbook=view.path, depth=view.depth, activity=activity, run_id=run_id)
+        )
 
     def quit(self) -> None:
         """Stop every instance (soon, not from inside the caller's own run)."""

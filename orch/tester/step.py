@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Literal
 
 from orch.document import CompiledActivity
-from orch.tester.events import Paused, Skipped
+from orch.tester.events import Paused
 
 if TYPE_CHECKING:
     from orch.tester.session import InstanceView, TestSession
@@ -59,6 +59,14 @@ class LineReader:
         self.stream = stream if stream is not None else sys.stdin
         self._buffer = b""
         self._eof = False
+
+    @property
+    def interactive(self) -> bool:
+        """A terminal: it echoes what is typed (else the tester writes the answer)."""
+        try:
+            return os.isatty(self.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return False
 
     def _fd(self) -> int | None:
         try:
@@ -120,10 +128,11 @@ class StepController:
         step: bool,
         breaks: frozenset[str],
         reader: LineReader,
-        prompt: Callable[[str], None],
+        prompt: Callable[[str], None] | None,
         say: Callable[[str], None],
     ) -> None:
-        """``prompt`` shows the question (nothing in ``--json`` mode); ``say`` one line of help."""
+        """``prompt`` shows the question without a newline (None in ``--json`` mode: the
+        ``paused`` event asks); ``say`` writes one line of help."""
         self.stepping = step
         self.breaks = breaks
         self.reader = reader
@@ -149,8 +158,11 @@ class StepController:
                        name=act.display_name, run_id=run_id, why=why)
             )  # fmt: skip
             while True:
-                self.prompt(f"next: {act.id} — {HELP}? ")
+                if self.prompt is not None:
+                    self.prompt(f"next: {act.id} — {HELP}? ")
                 line = await self.reader.readline()
+                if self.prompt is not None and not self.reader.interactive:
+                    self.prompt(f"{line if line is not None else ''}\n")  # as if typed
                 command = "quit" if line is None else COMMANDS.get(line.strip().lower())
                 if command is None:
                     self.say(f"unknown command {line!r}: {HELP}")
@@ -165,8 +177,7 @@ class StepController:
                     self.stepping = True
                     return None
                 if command == "skip":
-                    session.observer(Skipped(runbook=view.path, depth=view.depth,
-                                             activity=act.id, run_id=run_id))  # fmt: skip
+                    session.skip(view, act.id, run_id)
                     return False
                 session.quit()
                 return False
