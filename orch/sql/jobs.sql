@@ -21,11 +21,14 @@ SELECT document::text FROM runbook_versions WHERE runbook_id = $1 AND version = 
 -- $1 job id, $2 runbook id, $3 runbook version, $4 parameters, $5 is_monitor,
 -- $6 target server, $7 created_by (user id), $8 parent job id, $9 parent instance id
 -- One statement: the job and its 'queued' event commit together; the insert
--- trigger NOTIFYs orch_jobs on commit.
+-- trigger NOTIFYs orch_jobs on commit. A child job without a creator inherits
+-- its parent's (whoever started the parent started the child).
 WITH job AS (
     INSERT INTO jobs (id, runbook_id, runbook_version, status, parameters, is_monitor,
                       target_server, created_by, parent_job_id, parent_instance_id)
-    VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9)
+    VALUES ($1, $2, $3, 'queued', $4, $5, $6,
+            coalesce($7::uuid, (SELECT p.created_by FROM jobs p WHERE p.id = $8::uuid)),
+            $8, $9)
     RETURNING *
 ),
 ev AS (
