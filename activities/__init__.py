@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from activities.data import compare_values, initialize_data, junction, return_data
+from activities.library import LIBRARY
 from activities.program import run_program
 from activities.runbooks import invoke_runbook
 from activities.timing import wait
@@ -16,6 +17,7 @@ ACTIVITIES: list[ActivityType] = [
     compare_values,
     invoke_runbook,
     wait,
+    *LIBRARY,
 ]
 
 __all__ = ["ACTIVITIES"]

@@ -4,6 +4,10 @@ Supported: the root ``$`` (optional), ``.name``, ``['name']`` / ``["name"]``,
 ``[N]`` (negative from the end), ``[start:stop:step]``, ``*`` / ``[*]``
 (every member or element), and ``..`` recursive descent (``$..id``). Filters
 and scripts are not: a path is data, never code.
+
+In a runbook property ``[`` starts a data function, so brackets are written
+``[[`` and ``]]`` there; ``.N`` (``$.items.0.name``) and ``.*`` select array
+elements without brackets.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class _Descend:
 Step = _Name | _Index | _Slice | _Wild | _Descend
 
 _DOT_NAME = re.compile(r"[^.\[\]\s]+")
+_INDEX = re.compile(r"^-?\d+$")
 _INT = r"\s*(-?\d+)?\s*"
 _SLICE = re.compile(rf"^{_INT}:{_INT}(?::{_INT})?$")
 
@@ -155,8 +160,13 @@ def select(document: Any, steps: list[Step]) -> list[Any]:
 def _apply(step: Step, node: Any) -> Iterator[Any]:
     match step:
         case _Name(name):
-            if isinstance(node, dict) and name in node:
-                yield node[name]
+            if isinstance(node, dict):
+                if name in node:
+                    yield node[name]
+            elif isinstance(node, list) and _INDEX.match(name):
+                index = int(name)
+                if -len(node) <= index < len(node):
+                    yield node[index]
         case _Index(index):
             if isinstance(node, list) and -len(node) <= index < len(node):
                 yield node[index]

@@ -26,8 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 import asyncpg
 
 from activities import _paths
-from activities._secret import SecretText
-from orch.sdk import COMMON_FIELDS, ActivityError, Context, Inputs, activity, to_text
+from orch.sdk import COMMON_FIELDS, ActivityError, Context, Inputs, Secret, activity, to_text
 
 DEFAULT_MAX_ROWS = 10_000
 Param = str | int | float | bool | None
@@ -40,7 +39,7 @@ class QueryDatabaseInputs(Inputs):
     """One SQL statement; values go in ``parameters`` (``$1``… for PostgreSQL, ``?`` for SQLite)."""
     parameters: list[Param] = []
     """Values for the statement's placeholders, in order."""
-    password: SecretText = ""
+    password: Secret = ""
     """PostgreSQL password, kept out of the connection URL (secret)."""
     timeout_seconds: float = 60
     """Time allowed to connect and to run the statement."""

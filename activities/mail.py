@@ -20,8 +20,7 @@ import aiosmtplib
 import msgspec
 
 from activities import _paths
-from activities._secret import SecretText
-from orch.sdk import ActivityError, Context, Inputs, Published, activity
+from orch.sdk import ActivityError, Context, Inputs, Published, Secret, activity
 
 Security = Literal["none", "starttls", "tls"]
 _DEFAULT_PORT = {"none": 25, "starttls": 587, "tls": 465}
@@ -56,7 +55,7 @@ class SendEmailInputs(Inputs):
     """Check the server's TLS certificate (turn off only for test servers)."""
     username: str = ""
     """User name to log in with (nothing: no login)."""
-    password: SecretText = ""
+    password: Secret = ""
     """Password to log in with (secret)."""
     attachments: list[str] = []
     """Absolute paths of files to attach."""

@@ -20,8 +20,7 @@ import asyncssh
 import msgspec
 
 from activities import _process
-from activities._secret import SecretText
-from orch.sdk import ActivityError, Context, Inputs, Published, activity
+from orch.sdk import ActivityError, Context, Inputs, Published, Secret, activity
 
 
 class RunSshCommandInputs(Inputs):
@@ -33,11 +32,11 @@ class RunSshCommandInputs(Inputs):
     """Remote user name."""
     port: int = 22
     """SSH port."""
-    password: SecretText = ""
+    password: Secret = ""
     """Password (secret); give this or ``private_key``."""
-    private_key: SecretText = ""
+    private_key: Secret = ""
     """Private key text, OpenSSH or PEM (secret); give this or ``password``."""
-    passphrase: SecretText = ""
+    passphrase: Secret = ""
     """Passphrase of an encrypted ``private_key`` (secret)."""
     host_key_policy: Literal["known_hosts", "ignore"] = "known_hosts"
     """``known_hosts``: the host key must be listed in ``known_hosts`` (or, when that is

@@ -17,8 +17,7 @@ import msgspec
 from yarl import URL
 
 from activities import _jsonpath
-from activities._secret import SecretText
-from orch.sdk import ActivityError, Context, Inputs, Published, activity
+from orch.sdk import ActivityError, Context, Inputs, Published, Secret, activity
 
 DEFAULT_MAX_RESPONSE = 1024 * 1024
 _METHOD = re.compile(r"^[A-Z][A-Z0-9_-]*$")
@@ -41,9 +40,9 @@ class InvokeWebServiceInputs(Inputs):
     (default ``text/plain; charset=utf-8``)."""
     username: str = ""
     """User name for HTTP basic authentication."""
-    password: SecretText = ""
+    password: Secret = ""
     """Password for HTTP basic authentication (secret)."""
-    bearer_token: SecretText = ""
+    bearer_token: Secret = ""
     """Token sent as ``Authorization: Bearer …`` (secret)."""
     timeout_seconds: float = 30
     """Time allowed for the whole request, connection to last byte."""
