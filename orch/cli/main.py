@@ -19,6 +19,7 @@ def cli() -> None:
 COMMAND_MODULES = (
     "orch.cli.checkin",
     "orch.cli.db",
+    "orch.cli.diff",
     "orch.cli.gateway",
     "orch.cli.job",
     "orch.cli.runbook",

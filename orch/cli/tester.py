@@ -177,7 +177,7 @@ def test(
     """
     configure(level=os.environ.get("ORCH_LOG_LEVEL") or "WARNING")
     is_file = Path(ref).is_file()
-    if not is_file and not (ref.startswith("/") or _looks_like_id(ref)):
+    if not is_file and (ref.endswith(".json") or not (ref.startswith("/") or _looks_like_id(ref))):
         raise FileNotFoundError(2, "No such file", ref)
     code = run(
         _test(

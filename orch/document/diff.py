@@ -204,12 +204,13 @@ def _changes(old: Any, new: Any, path: str) -> list[Change]:
         out: list[Change] = []
         for key in [*old, *(k for k in new if k not in old)]:
             sub = child_path(path, key)
-            if key not in new:
-                out.append(Change(path=_rel(sub), kind="removed", old=old[key]))
-            elif key not in old:
-                out.append(Change(path=_rel(sub), kind="added", new=new[key]))
-            else:
-                out.extend(_changes(old[key], new[key], sub))
+            before, after = old.get(key), new.get(key)  # null is as good as absent
+            if before is not None and after is None:
+                out.append(Change(path=_rel(sub), kind="removed", old=before))
+            elif before is None and after is not None:
+                out.append(Change(path=_rel(sub), kind="added", new=after))
+            elif before is not None:
+                out.extend(_changes(before, after, sub))
         return out
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [c for i, (a, b) in enumerate(zip(old, new, strict=True))
