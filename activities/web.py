@@ -94,7 +94,7 @@ async def invoke_web_service(ctx: Context, inputs: InvokeWebServiceInputs) -> We
         headers["Content-Type"] = inputs.content_type or "text/plain; charset=utf-8"
     timeout = aiohttp.ClientTimeout(total=inputs.timeout_seconds)
     connector = aiohttp.TCPConnector(ssl=inputs.verify_tls)
-    ctx.log.debug("web request", method=method, url=str(url.with_password(None)))
+    ctx.log.debug("web request", method=method, url=str(url.with_user(None).with_query(None)))
     try:
         async with (
             aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
