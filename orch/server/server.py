@@ -157,8 +157,8 @@ class RunbookServer:
                 tg.create_task(self._stop_loop(), name=f"{self.name}:stops"),
             ]
             claimer = tg.create_task(self._claimer(), name=f"{self.name}:claimer")
-            await self.listener.connected.wait()
-            if ready is not None:
+            await _first(self.listener.connected.wait(), self._shutdown.wait())
+            if ready is not None and self.listener.connected.is_set():
                 ready.set()
             await self._shutdown.wait()
             await self._hand_over(claimer)
@@ -167,7 +167,7 @@ class RunbookServer:
                 task.cancel()
             self.writer.close()
             await writer_task
-        async with pool.acquire() as conn:
+        async with self._tolerate("final status"), pool.acquire() as conn:
             await conn.execute(Q.set_server_status, self.name, "stopped", 0)
         log.info("runbook server stopped", server=self.name)
 
@@ -175,7 +175,7 @@ class RunbookServer:
         assert self.pool is not None and self.writer is not None
         self._draining = True
         claimer.cancel()
-        async with self.pool.acquire() as conn:
+        async with self._tolerate("draining status"), self.pool.acquire() as conn:
             await conn.execute(Q.set_server_status, self.name, "draining", self.running_count)
         log.info("draining", server=self.name, running=self.running_count,
                  grace=self.settings.shutdown_grace_seconds)
@@ -196,7 +196,10 @@ class RunbookServer:
                              return_exceptions=True)
         await self.writer.flush()
         ids = [uuid.UUID(e.instance_id) for e in left]
-        async with self.pool.acquire() as conn:
+        row = None
+        # If this fails the instances stay ours: the next start of this server
+        # (same name) releases them, or peers take them once it is marked down.
+        async with self._tolerate("release"), self.pool.acquire() as conn:
             row = await conn.fetchrow(Q.release_instances, self.name, ids)
         log.info("handed over", server=self.name, released=row["released"] if row else 0)
 
@@ -466,3 +469,13 @@ class RunbookServer:
                 log.warning("servers marked down", servers=[r[0] for r in down])
                 self._orphans.set()
                 self._wake.set()
+
+
+async def _first(*aws: Any) -> None:
+    """Wait until the first of ``aws`` completes; cancel the others."""
+    tasks = [asyncio.create_task(a, name=f"first-of:{i}") for i, a in enumerate(aws)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
