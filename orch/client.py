@@ -42,6 +42,7 @@ from orch.api import (
     RunbookSummary,
     RunbookVersion,
 )
+from orch.api.transfer import ImportResult
 from orch.errors import OrchError
 
 __all__ = [
@@ -221,6 +222,24 @@ class Client:
     async def get_runbook_version(self, runbook_id: str, version: int) -> RunbookVersion:
         return await self._call(
             "GET", f"/runbooks/{runbook_id}/versions/{version}", RunbookVersion
+        )
+
+    async def import_runbooks(
+        self,
+        documents: list[Mapping[str, Any]],
+        *,
+        comment: str = "",
+        dry_run: bool = False,
+    ) -> ImportResult:
+        """Check in many documents at once, all or nothing (``POST /runbooks/import``).
+
+        An invalid batch raises ApiError 422 whose ``faults`` name every fault
+        of every document (``$.documents[i]...``); nothing is then written.
+        """
+        body = {"documents": [dict(d) for d in documents], "comment": comment,
+                "dry_run": dry_run}  # fmt: skip
+        return await self._call(
+            "POST", "/runbooks/import", ImportResult, body=msgspec.json.encode(body)
         )
 
     # -- jobs -------------------------------------------------------------------

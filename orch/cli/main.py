@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "orch.cli.runbook",
     "orch.cli.server",
     "orch.cli.tester",
+    "orch.cli.transfer",
     "orch.cli.up",
 )
 

@@ -26,7 +26,7 @@ from orch.api import (
     StartJob,
 )
 from orch.document.model import Runbook as RunbookDocument
-from orch.gateway import jobs, meta, runbooks
+from orch.gateway import jobs, meta, routes_import, runbooks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -105,4 +105,5 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
                   response=Instance, errors=(403, 404), tags=("jobs",)),
         jobs.get_instance,
     ),
+    *routes_import.ROUTES,
 )
