@@ -271,3 +271,15 @@ def test_json_output_is_valid_for_every_example(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         for line in result.stdout.splitlines():
             assert isinstance(json.loads(line), dict)
+
+
+def test_variables_are_given_with_var(tmp_path: Path) -> None:
+    doc = {
+        "format": "orch.runbook/1", "name": "Vars", "folder": "/Tests",
+        "returns": [{"name": "Where"}],
+        "activities": [{"id": "done", "type": "return_data",
+                        "properties": {"data": {"Where": "{variable:Site}"}}}],
+    }  # fmt: skip
+    result = orch_test(str(write(tmp_path, "vars.json", doc)), "--var", "Site=Lyon")
+    assert result.exit_code == 0, result.output
+    assert lines(result)[-1] == "    Where: Lyon"
