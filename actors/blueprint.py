@@ -50,6 +50,7 @@ class ActivitySpec:
         "literal_inputs",
         "loop_delay",
         "loop_max",
+        "loops",
         "name",
         "outgoing",
         "position",
@@ -83,6 +84,7 @@ class ActivitySpec:
         self.is_junction = ca.is_junction
         self.return_data_from = ca.return_data_from
         self.separator = ca.flatten.separator if ca.flatten is not None else None
+        self.loops = ca.loop is not None
         self.until = ca.loop_until if ca.loop is not None else ()
         self.loop_delay = ca.loop.delay_seconds if ca.loop is not None else 0.0
         self.loop_max = ca.loop.max_attempts if ca.loop is not None else None

@@ -373,7 +373,7 @@ class InstanceActor:
                         return
                 if self._stopping:
                     return
-                if spec.until and not self._loop_done(spec, run):
+                if spec.loops and not self._loop_done(spec, run):
                     if spec.loop_delay > 0:
                         await self._pause(spec.loop_delay)
                         if self._stopping:

@@ -67,6 +67,22 @@ async def test_loop_max_attempts() -> None:
     assert outcome.status == "success"
 
 
+async def test_loop_with_only_max_attempts_runs_that_many_times() -> None:
+    doc = runbook(
+        [
+            act("start", "echo"),
+            _looping({"until": [], "max_attempts": 3}),
+            act("after", "echo"),
+        ],
+        [link("start", "try"), link("try", "after")],
+    )
+    h, outcome = await run(doc)
+    runs = by_activity(h.runs())
+    assert [r.attempt for r in runs["try"]] == [1, 2, 3]
+    assert len(runs["after"]) == 1
+    assert outcome.status == "success"
+
+
 async def test_loop_checks_after_failed_attempts_and_only_the_last_counts() -> None:
     doc = runbook(
         [
