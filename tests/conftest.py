@@ -26,7 +26,17 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+import orch.logging as orch_logging
+
 ENV_URL = "ORCH_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Each test starts with structlog's defaults (an in-process CLI run configures it)."""
+    orch_logging.reset()
+    yield
+    orch_logging.reset()
 
 
 class PgServer:
