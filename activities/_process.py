@@ -1,7 +1,6 @@
 """Child processes for activities: start without a shell, capture, kill the whole group.
 
-``run_program`` keeps its own private copy of these steps; this module is the
-shared one for activities added since (``run_script``). A process runs in its
+Shared by ``run_program`` and ``run_script``. A process runs in its
 own session, so killing its process group also kills whatever it started.
 Output is captured up to a limit per stream (the rest is read and dropped so
 the child never blocks on a full pipe), and each complete line can be handed

@@ -10,17 +10,15 @@ says how much was cut.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
-from orch.sdk import ActivityError, Context, Inputs, activity
+from activities import _process
+from orch.sdk import Context, Inputs, activity
 
-DEFAULT_MAX_OUTPUT = 1024 * 1024
-_CHUNK = 64 * 1024
+DEFAULT_MAX_OUTPUT = _process.DEFAULT_MAX_OUTPUT
 
 
 class RunProgramInputs(Inputs):
@@ -65,41 +63,27 @@ async def run_program(ctx: Context, inputs: RunProgramInputs) -> list[dict[str, 
     code outside ``success_exit_codes`` fails the run (its data is still
     published).
     """
-    env = {**os.environ, **inputs.env} if inputs.env else None
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            inputs.program,
-            *inputs.args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-            cwd=inputs.cwd,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        where = f" in {inputs.cwd}" if inputs.cwd else ""
-        raise ActivityError(f"program not found: {inputs.program}{where}") from None
-    except PermissionError:
-        raise ActivityError(f"not allowed to run {inputs.program}") from None
-    except NotADirectoryError:
-        raise ActivityError(f"cwd is not a directory: {inputs.cwd}") from None
+    proc = await _process.start([inputs.program, *inputs.args], env=inputs.env, cwd=inputs.cwd)
     ctx.log.debug("program started", program=inputs.program, pid=proc.pid)
     limit = max(0, inputs.max_output_bytes)
     try:
         assert proc.stdout is not None and proc.stderr is not None
         async with asyncio.TaskGroup() as tg:
-            out_task = tg.create_task(_capture(proc.stdout, limit), name=f"{ctx.run_id}/stdout")
-            err_task = tg.create_task(_capture(proc.stderr, limit), name=f"{ctx.run_id}/stderr")
+            out_task = tg.create_task(
+                _process.capture(proc.stdout, limit), name=f"{ctx.run_id}/stdout"
+            )
+            err_task = tg.create_task(
+                _process.capture(proc.stderr, limit), name=f"{ctx.run_id}/stderr"
+            )
         code = await proc.wait()
     except BaseException:
         # Stop, timeout or failure while it runs: kill the whole process group.
-        await _kill(proc)
+        await _process.kill(proc)
         raise
     output, error_output = out_task.result(), err_task.result()
     if code not in inputs.success_exit_codes:
-        first = next((ln for ln in error_output.splitlines() if ln.strip()), "")
-        ctx.fail(f"exit code {code}" + (f": {first[:200]}" if first else ""))
+        first = _process.first_line(error_output)
+        ctx.fail(f"exit code {code}" + (f": {first}" if first else ""))
     if inputs.split_output:
         return [
             {"Line": line, "LineNumber": str(n)}
@@ -108,47 +92,8 @@ async def run_program(ctx: Context, inputs: RunProgramInputs) -> list[dict[str, 
         ]
     return [
         {
-            "Output": _chomp(output),
-            "ErrorOutput": _chomp(error_output),
+            "Output": _process.chomp(output),
+            "ErrorOutput": _process.chomp(error_output),
             "ExitCode": str(code),
         }
     ]
-
-
-async def _capture(stream: asyncio.StreamReader, limit: int) -> str:
-    kept = bytearray()
-    dropped = 0
-    while chunk := await stream.read(_CHUNK):
-        room = limit - len(kept)
-        if room >= len(chunk):
-            kept += chunk
-        else:
-            if room > 0:
-                kept += chunk[:room]
-            dropped += len(chunk) - max(room, 0)
-    text = kept.decode("utf-8", "replace")
-    if dropped:
-        text += f"\n[output truncated: {dropped} more bytes]"
-    return text
-
-
-def _chomp(text: str) -> str:
-    if text.endswith("\n"):
-        text = text[:-1]
-        if text.endswith("\r"):
-            text = text[:-1]
-    return text
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    """SIGKILL the program's process group and reap the program."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if proc.returncode is None:
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass
-    await proc.wait()
