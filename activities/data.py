@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from orch.sdk import (
     ActivityError,
     Context,
     Inputs,
     NoData,
+    Operator,
+    ParameterType,
     Published,
     activity,
     compare,
     parameter_text,
 )
-
-ParameterType = Literal["string", "integer", "boolean", "datetime"]
-Operator = Literal[
-    "equals",
-    "not_equals",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "ends_with",
-    "matches",
-    "not_matches",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "between",
-]
 
 
 class ParameterSpec(Inputs):

@@ -4,6 +4,7 @@ Standard activities (``activities/``) use only this public API, exactly like a
 third-party integration pack.
 """
 
+from orch.document.model import Operator, ParameterType
 from orch.errors import ActivityError
 from orch.sdk.context import (
     ChildJob,
@@ -29,6 +30,7 @@ from orch.sdk.declare import (
     Published,
     Secret,
     activity,
+    secret_fields,
 )
 from orch.sdk.registry import Registry, default_registry, load_installed
 from orch.sdk.values import compare, parameter_text
@@ -44,6 +46,8 @@ __all__ = [
     "InstanceInfo",
     "Item",
     "NoData",
+    "Operator",
+    "ParameterType",
     "Published",
     "Registry",
     "RunbookLauncher",
@@ -57,6 +61,7 @@ __all__ = [
     "format_time",
     "load_installed",
     "parameter_text",
+    "secret_fields",
     "to_items",
     "to_text",
 ]
