@@ -9,12 +9,8 @@ that compiling a valid runbook (``orch.document.graph``) reuses it.
 from __future__ import annotations
 
 import difflib
-import functools
 import heapq
 import math
-import operator
-import types
-import typing
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,10 +27,10 @@ from orch.document.conditions import (
 )
 from orch.document.expr import IDENTIFIER, RUNBOOK_FIELDS, NestingError
 from orch.document.faults import Fault, from_msgspec
-from orch.document.model import Parameter, Runbook, as_text, normalize_folder
+from orch.document.model import Parameter, Runbook, normalize_folder
 from orch.document.properties import PropertyTree, child_path, compile_properties_all
 from orch.document.testcases import check_tests
-from orch.document.values import canonical
+from orch.document.values import canonical, convert_lenient
 from orch.errors import ExpressionError
 from orch.sdk.declare import COMMON_FIELDS, ActivityType
 from orch.sdk.registry import Registry
@@ -237,10 +233,8 @@ class _Checker:
                 self.a.faults.append(
                     from_msgspec(problem, base=child_path(path, key), code="bad-property")
                 )
-        # Whole-Struct conversion also runs the type's own checks (``__post_init__``);
-        # it is only possible when msgspec can convert every field type as declared.
-        plain = all(_plain_type(f.type) is f.type for f in fields)
-        if all_literal and plain and len(self.a.faults) == before:
+        # Whole-Struct conversion also runs the type's own checks (``__post_init__``).
+        if all_literal and len(self.a.faults) == before:
             problem = _conversion_error(tree.literal_value(), atype.inputs)
             if problem is not None:
                 self.a.faults.append(from_msgspec(problem, base=path, code="bad-property"))
@@ -575,49 +569,12 @@ def _components(ids: list[str], succ: Mapping[str, list[tuple[str, int]]]) -> li
 
 
 def _conversion_error(value: Any, tp: Any) -> str | None:
-    """msgspec's message when a literal value cannot become ``tp``, else None.
-
-    Mirrors how the runtime converts rendered properties: lenient
-    (``strict=False``), then once more with every scalar read as text.
-    """
-    tp = _plain_type(tp)
+    """msgspec's message when a literal value cannot become ``tp``, else None
+    (the same lenient conversion the runtime applies to rendered properties)."""
     try:
-        msgspec.convert(value, tp, strict=False)
+        convert_lenient(value, tp)
         return None
     except msgspec.ValidationError as e:
-        first = str(e)
+        return str(e)
     except TypeError:  # a type msgspec cannot convert to: the runtime decides
         return None
-    try:
-        msgspec.convert(_scalars_as_text(value), tp, strict=False)
-        return None
-    except (msgspec.ValidationError, TypeError):
-        return first
-
-
-def _scalars_as_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _scalars_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scalars_as_text(v) for v in value]
-    if value is None or isinstance(value, str):
-        return value
-    return as_text(value)
-
-
-def _plain_type(tp: Any) -> Any:
-    """``tp`` with subclasses of ``str`` (``Secret``) read as ``str``, which msgspec converts."""
-    try:
-        if isinstance(tp, type) and tp is not str and issubclass(tp, str):
-            return str
-        origin, args = typing.get_origin(tp), typing.get_args(tp)
-        if origin is None or not args or origin in (typing.Literal, typing.Annotated):
-            return tp
-        plain = tuple(_plain_type(a) for a in args)
-        if plain == args:
-            return tp
-        if origin in (typing.Union, types.UnionType):
-            return functools.reduce(operator.or_, plain)
-        return origin[plain]
-    except Exception:  # an exotic annotation: leave it to msgspec
-        return tp

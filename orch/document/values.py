@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import msgspec
+
 from orch.document.model import as_text
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
@@ -131,3 +133,32 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return "text"
+
+
+def convert_lenient(value: Any, tp: Any) -> Any:
+    """Convert plain JSON ``value`` to ``tp`` the way activity properties are.
+
+    Lenient (``strict=False``: text becomes numbers and booleans); if that
+    fails, once more with every scalar read as text — a document author may
+    write ``"args": ["-n", 3]`` where text is declared. Raises the FIRST
+    attempt's ``msgspec.ValidationError`` (its message names the real fault).
+    """
+    try:
+        return msgspec.convert(value, tp, strict=False)
+    except msgspec.ValidationError as exc:
+        first = exc
+    try:
+        return msgspec.convert(scalars_as_text(value), tp, strict=False)
+    except msgspec.ValidationError:
+        raise first from None
+
+
+def scalars_as_text(value: Any) -> Any:
+    """``value`` with every number and boolean inside it written as text."""
+    if isinstance(value, dict):
+        return {k: scalars_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scalars_as_text(v) for v in value]
+    if value is None or isinstance(value, str):
+        return value
+    return as_text(value)

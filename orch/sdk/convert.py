@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from orch.document.values import convert_lenient
 from orch.errors import ActivityError, OrchError
 from orch.sdk.declare import ActivityType, Inputs, Published
 
@@ -88,26 +89,9 @@ def convert_inputs(activity: ActivityType, properties: Any) -> Inputs:
     if isinstance(properties, activity.inputs):
         return properties
     try:
-        return msgspec.convert(properties, activity.inputs, strict=False)
+        return convert_lenient(properties, activity.inputs)
     except msgspec.ValidationError as exc:
-        first = exc
-    # A document author may write a number or boolean where text is declared
-    # (``"args": ["-n", 3]``); values are text, so read every scalar as text
-    # and convert again (text still converts back to numbers and booleans).
-    try:
-        return msgspec.convert(_scalars_as_text(properties), activity.inputs, strict=False)
-    except msgspec.ValidationError:
-        raise input_error(activity.name, first) from None
-
-
-def _scalars_as_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _scalars_as_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scalars_as_text(v) for v in value]
-    if value is None or isinstance(value, str):
-        return value
-    return to_text(value)
+        raise input_error(activity.name, exc) from None
 
 
 def input_error(activity_name: str, exc: msgspec.ValidationError) -> InputError:
