@@ -45,9 +45,14 @@ class Terminal:
             if not chunk:
                 raise AssertionError(f"{text!r} not shown before the end: {self.seen!r}")
             self.seen += chunk
-        clean = ANSI.sub(b"", self.seen[self._pos :])
-        self._pos = len(self.seen)  # consume everything read so far
-        return clean.decode()
+        # consume up to the end of the match only: what follows it (read in the
+        # same chunk) is still there for the next expect() or finish()
+        end = self._pos + len(want)
+        while want not in ANSI.sub(b"", self.seen[self._pos : end]):
+            end += 1
+        clean = ANSI.sub(b"", self.seen[self._pos : end])
+        self._pos = end
+        return clean.decode("utf-8", "replace")
 
     def send(self, line: str) -> None:
         os.write(self.master, line.encode() + b"\n")
