@@ -6,6 +6,7 @@ from activities.data import compare_values, initialize_data, junction, return_da
 from activities.library import LIBRARY
 from activities.program import run_program
 from activities.runbooks import invoke_runbook
+from activities.state import STATE
 from activities.timing import wait
 from orch.sdk import ActivityType
 
@@ -18,6 +19,7 @@ ACTIVITIES: list[ActivityType] = [
     invoke_runbook,
     wait,
     *LIBRARY,
+    *STATE,
 ]
 
 __all__ = ["ACTIVITIES"]

@@ -64,6 +64,7 @@ from actors.store import (
 from orch.document import CompiledRunbook, DocumentInvalid, load
 from orch.sdk import Context, InstanceInfo, Registry, convert_inputs, error_summary, to_items
 from orch.sdk.context import ChildJob
+from orch.sdk.services import Services, TriggerSink
 
 _FAILED = frozenset({"failed", "interrupted", "stopped"})
 
@@ -128,10 +129,14 @@ class InstanceActor:
         variables: VariableSource | None = None,
         options: RuntimeOptions | None = None,
         start_data: list[Item] | None = None,
+        services: Services | None = None,
+        triggers: TriggerSink | None = None,
     ) -> None:
         """``start_data``: published items of the starting activity, given instead
         of running it — a monitor's trigger starting an instance of the rest of
-        its runbook. The start run is recorded with them as a successful run."""
+        its runbook. The start run is recorded with them as a successful run.
+        ``services``: what ``ctx.services`` offers (counters, variables…);
+        ``triggers``: where a monitor starting this runbook sends its triggers."""
         self.plan = plan
         self._ref = plan.ref
         self._store = store
@@ -144,6 +149,8 @@ class InstanceActor:
         self._options = options or RuntimeOptions()
         self._before_run = self._options.before_run
         self._start_data = start_data
+        self._services = services
+        self._triggers = triggers
         self._job_id = plan.ref.job_id
         self._instance_id = plan.ref.instance_id
         self._id_prefix = str(uuid.uuid4())[:24]
@@ -221,8 +228,10 @@ class InstanceActor:
                 # A store write failed (or a bug): raise that error itself, so the
                 # server can tell a lost ownership from a crash.
                 raise _first_error(group) from group
-            if self._recorded:
-                await self._close_leftovers()
+        if self._recorded:
+            # Also when stopped before the replay began (a stop asked while the
+            # instance had no owner): runs in flight at the takeover are closed.
+            await self._close_leftovers()
         return await self._finish(self._outcome())
 
     # -- set-up ----------------------------------------------------------
@@ -250,6 +259,8 @@ class InstanceActor:
             variable_source=self._variable_source,
             returns=bp.returns,
             runbooks=_Children(launcher, plan.ref) if launcher is not None else None,
+            services=self._services,
+            triggers=self._triggers,
         )
 
     def _new_id(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 from orch.errors import ActivityError
 from orch.logging import get_logger
+from orch.sdk.services import NO_SERVICES, Services, TriggerSink
 
 Item = dict[str, str]
 RunOutcome = Literal["success", "warning", "failed"]
@@ -64,6 +65,8 @@ class InstanceInfo:
         "runbook_path",
         "runbooks",
         "server",
+        "services",
+        "triggers",
         "variable_source",
         "variables",
     )
@@ -82,6 +85,8 @@ class InstanceInfo:
         variable_source: VariableLookup | None = None,
         returns: frozenset[str] | None = None,
         runbooks: RunbookLauncher | None = None,
+        services: Services | None = None,
+        triggers: TriggerSink | None = None,
     ) -> None:
         self.job_id = job_id
         self.instance_id = instance_id
@@ -95,6 +100,10 @@ class InstanceInfo:
         self.returns = returns
         """Names the runbook declares in ``returns`` (None: any name accepted)."""
         self.runbooks = runbooks
+        self.services = services if services is not None else NO_SERVICES
+        """Counters, variables, schedules, approvals, webhooks (``ctx.services``)."""
+        self.triggers = triggers
+        """Where a monitor's triggers go (None: this runtime runs no monitors)."""
 
 
 Arrivals = Callable[[str], Sequence[Item]]
@@ -256,3 +265,24 @@ class Context:
     def arrivals(self, activity_id: str) -> Sequence[Item]:
         """Items that arrived over links from ``activity_id`` (junctions), in arrival order."""
         return self._arrivals(activity_id)
+
+    # -- shared state and monitors -------------------------------------------
+    @property
+    def services(self) -> Services:
+        """Counters, variables, schedules, approvals and webhooks of this runtime."""
+        return self.info.services
+
+    async def trigger(self, data: Any) -> str:
+        """Monitors: run the rest of the runbook with ``data`` as this activity's
+        published data (a Published Struct, a mapping, or a list: several items),
+        as a new instance of the job; returns once that instance is recorded.
+
+        A monitor declared as an async generator does not call this: each
+        value it yields is a trigger.
+        """
+        sink = self.info.triggers
+        if sink is None:
+            raise ActivityError("monitors trigger only when they start a runbook on a server")
+        from orch.sdk.convert import to_items
+
+        return await sink.trigger(self, to_items(data))

@@ -6,10 +6,24 @@ the activity's properties); the return value is a :class:`Published` Struct,
 a list of them (multi-valued data: one item each), or — for activities whose
 fields depend on their properties, such as ``initialize_data`` — a
 ``dict[str, str]`` / ``list[dict[str, str]]`` with ``dynamic_fields`` given.
+
+Field descriptions (shown in the generated JSON Schemas, ``orch ip`` and
+``docs/activities.md``): either an attribute docstring right below the field
+(the standard activities' style) or ``Annotated[T, msgspec.Meta(description=...)]``;
+when a field has both, the ``Meta`` description wins. See :mod:`orch.sdk.schema`.
+
+Monitors (``monitor=True``) start a runbook and keep watching: declare one as
+an async *generator* ``async def fn(ctx, inputs) -> AsyncIterator[MyData]``
+whose every yielded value is a trigger (the rest of the runbook runs once
+per trigger, as a new instance of the monitor's job), or as a coroutine that
+calls ``await ctx.trigger(data)``. A monitor that returns ends its job; one
+that is stopped is cancelled like any activity.
 """
 
 from __future__ import annotations
 
+import collections.abc
+import functools
 import inspect
 import types
 import typing
@@ -125,8 +139,11 @@ def activity(
     The input and output types are read from the annotations.
     """
 
-    def wrap(fn: ActivityFn) -> ActivityType:
-        if not inspect.iscoroutinefunction(fn):
+    def wrap(fn: Any) -> ActivityType:
+        generator = inspect.isasyncgenfunction(fn)
+        if generator and not monitor:
+            raise TypeError(f"activity {name!r}: only a monitor may be an async generator")
+        if not generator and not inspect.iscoroutinefunction(fn):
             raise TypeError(f"activity {name!r}: {fn.__qualname__} must be an async function")
         hints = typing.get_type_hints(fn)
         params = list(inspect.signature(fn).parameters)
@@ -135,14 +152,17 @@ def activity(
         inputs = hints.get(params[1])
         if not (isinstance(inputs, type) and issubclass(inputs, Inputs)):
             raise TypeError(f"activity {name!r}: inputs must be annotated with an Inputs Struct")
-        published, multi = _published_type(name, hints.get("return"))
+        ret = hints.get("return")
+        if generator:
+            ret = _yielded(name, ret)
+        published, multi = _published_type(name, ret)
         if published is None and dynamic_fields is None and role != "junction":
             # dynamic data with no hook: fields are unknowable at check-in
             pass
         doc = inspect.getdoc(fn) or ""
         return ActivityType(
             name=name,
-            fn=fn,
+            fn=_monitor_runner(fn) if generator else fn,
             inputs=inputs,
             published=published,
             multi_valued=multi,
@@ -157,6 +177,38 @@ def activity(
         )
 
     return wrap
+
+
+def _yielded(name: str, ann: Any) -> Any:
+    """``X`` of a monitor's ``AsyncIterator[X]`` / ``AsyncGenerator[X, None]`` annotation."""
+    origin = typing.get_origin(ann)
+    if origin in (
+        collections.abc.AsyncIterator,
+        collections.abc.AsyncGenerator,
+        collections.abc.AsyncIterable,
+    ):
+        return typing.get_args(ann)[0]
+    raise TypeError(f"activity {name!r}: a monitor generator must be annotated AsyncIterator[X]")
+
+
+def _monitor_runner(gen_fn: Callable[[Any, Any], Any]) -> ActivityFn:
+    """The coroutine the runtime awaits for a generator monitor: each yield is a trigger.
+
+    When the generator ends the monitor publishes no item, so nothing below it
+    runs in the monitor's own instance (each trigger had its own instance).
+    """
+
+    @functools.wraps(gen_fn)
+    async def run(ctx: Any, inputs: Any) -> list[Any]:
+        agen = gen_fn(ctx, inputs)
+        try:
+            async for data in agen:
+                await ctx.trigger(data)
+        finally:
+            await agen.aclose()
+        return []
+
+    return run
 
 
 def _published_type(name: str, ann: Any) -> tuple[type[Published] | None, bool]:
