@@ -14,6 +14,7 @@ from aiohttp import web
 from orch.api import build, encode
 from orch.config import Settings
 from orch.gateway.auth import auth_middleware
+from orch.gateway.console import add_console_routes
 from orch.gateway.errors import error_middleware
 from orch.gateway.keys import OPENAPI, POOL, PUBLIC_ROUTES, REGISTRY, SETTINGS
 from orch.gateway.routes import ROUTES
@@ -42,4 +43,5 @@ def make_app(
         )
     app[PUBLIC_ROUTES] = frozenset(op.operation_id for op, _ in ROUTES if op.public)
     app[OPENAPI] = encode(build(op for op, _ in ROUTES))
+    add_console_routes(app)
     return app

@@ -2,7 +2,8 @@
 
 A token is looked up by the sha256 (hex) of its text, so the database never
 holds a usable secret. It must be neither revoked nor expired, and its user
-not disabled. Authorization is deliberately one function, :func:`authorize`:
+not disabled. Without a bearer token, the console's session cookie
+(``session.py``) is tried. Authorization is deliberately one function, :func:`authorize`:
 members of ``admins`` may do everything; the per-runbook and per-folder
 grants of the permission model plug in there.
 """
@@ -17,6 +18,7 @@ from aiohttp import web
 from orch.gateway.errors import Forbidden, Unauthorized
 from orch.gateway.keys import POOL, PRINCIPAL, PUBLIC_ROUTES
 from orch.gateway.principal import Principal
+from orch.gateway.session import session_principal
 from orch.sql import Q
 
 Right = Literal["view", "start", "stop", "design"]
@@ -45,7 +47,11 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         return await handler(request)  # unknown non-API path: a plain 404
     token = bearer_token(request)
     if token is None:
-        raise Unauthorized("missing credentials: send 'Authorization: Bearer <token>'")
+        principal = await session_principal(request)
+        if principal is None:
+            raise Unauthorized("missing credentials: send 'Authorization: Bearer <token>'")
+        request[PRINCIPAL] = principal
+        return await handler(request)
     row = await request.app[POOL].fetchrow(Q.api_principal_by_token, token_hash(token))
     if row is None:
         raise Unauthorized("invalid, expired or revoked token")

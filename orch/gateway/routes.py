@@ -26,7 +26,7 @@ from orch.api import (
     StartJob,
 )
 from orch.document.model import Runbook as RunbookDocument
-from orch.gateway import jobs, meta, routes_import, runbooks
+from orch.gateway import jobs, meta, routes_import, runbooks, session
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -106,4 +106,5 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
         jobs.get_instance,
     ),
     *routes_import.ROUTES,
+    *session.ROUTES,
 )
