@@ -19,7 +19,7 @@ __all__ = ["CHANNELS", "Listener"]
 
 log = get_logger(__name__)
 
-CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances")
+CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances", "orch_servers")
 
 
 class Listener:

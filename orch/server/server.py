@@ -10,14 +10,18 @@ Tasks (all owned by one TaskGroup; if a side task dies the server stops loudly):
 - ``poller``: every ``poll_seconds`` wakes the claimer (a missed NOTIFY costs at
   most one interval), looks for stop requests, re-checks awaited child jobs and
   refreshes the waiting reasons of queued jobs.
-- ``heartbeat``: refreshes the server row; marks lapsed peers down.
+- ``heartbeat``: refreshes the server row, learns the status an operator set
+  (drain, maintenance; a NOTIFY on ``orch_servers`` makes it look at once),
+  stops the instances it no longer owns (taken over while it was paused or cut
+  off) and marks lapsed peers down.
 - ``writer``: the group commit of every instance's records.
-- one task per instance (``instance:<id>``).
+- one task per instance (``instance:<id>``), and ``drain`` while one runs.
 
-Shutdown (``request_shutdown``; SIGTERM/SIGINT in the CLI): stop claiming
-(status ``draining``), let instances finish within the grace period, then
-cancel the rest — a cancelled actor records nothing more — and release them so
-another server resumes them from their last recorded activity.
+Shutdown (``request_shutdown``; SIGTERM/SIGINT in the CLI) and drain (status
+``draining`` set through the API): stop claiming, let instances finish within
+the grace period, then cancel the rest — a cancelled actor records nothing
+more — and release them so another server resumes them from their last
+recorded activity. A drained server stays registered in ``maintenance``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -55,6 +60,7 @@ log = get_logger(__name__)
 class _Running:
     instance_id: str
     job_id: str
+    epoch: int = 1
     task: asyncio.Task[None] | None = None
     actor: Any = None
     stop_requested: bool = False
@@ -88,6 +94,11 @@ class RunbookServer:
         self._shutdown = asyncio.Event()
         self._draining = False
         self._maintenance = False
+        self._status_poke = asyncio.Event()
+        self._drain_task: asyncio.Task[None] | None = None
+        self._db_lost = False
+        self._mark_after = 0.0
+        """Monotonic time before which this server marks no peer down (just reconnected)."""
         self._pending_stops: set[str] = set()
         self.claimed = 0
         self.listener: Listener | None = None
@@ -137,13 +148,14 @@ class RunbookServer:
         self.listener = Listener(pool, self._on_notify, self._on_connect)
         packs = sorted(self.registry.packs())
         async with pool.acquire() as conn:
-            await conn.execute(
+            status = await conn.fetchval(
                 Q.register_server, self.name, socket.gethostname(), os.getpid(), s.capacity, packs
             )
             released = await conn.fetchval(Q.release_previous_life, self.name)
+        self._maintenance = status == "maintenance"
         if released:
             log.info("released instances of a previous run", server=self.name, count=released)
-        log.info("runbook server up", server=self.name, capacity=s.capacity)
+        log.info("runbook server up", server=self.name, capacity=s.capacity, status=status)
 
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
@@ -161,7 +173,10 @@ class RunbookServer:
             if ready is not None and self.listener.connected.is_set():
                 ready.set()
             await self._shutdown.wait()
-            await self._hand_over(claimer)
+            claimer.cancel()
+            if self._drain_task is not None:
+                await self._drain_task  # a drain asked through the API: let it end first
+            await self._hand_over()
             writer_task = side[0]
             for task in side[1:]:
                 task.cancel()
@@ -171,10 +186,22 @@ class RunbookServer:
             await conn.execute(Q.set_server_status, self.name, "stopped", 0)
         log.info("runbook server stopped", server=self.name)
 
-    async def _hand_over(self, claimer: asyncio.Task[None]) -> None:
+    async def _drain(self) -> None:
+        """A drain asked through the API: hand over, then stay registered in maintenance."""
+        await self._hand_over()
+        if not self._shutdown.is_set():
+            assert self.pool is not None
+            self._maintenance = True
+            self._draining = False
+            async with self._tolerate("maintenance status"), self.pool.acquire() as conn:
+                await conn.execute(Q.set_server_status, self.name, "maintenance",
+                                   self.running_count)
+            log.info("drained; in maintenance", server=self.name)
+
+    async def _hand_over(self) -> None:
+        """Stop claiming; give running instances the grace period; release the rest."""
         assert self.pool is not None and self.writer is not None
         self._draining = True
-        claimer.cancel()
         async with self._tolerate("draining status"), self.pool.acquire() as conn:
             await conn.execute(Q.set_server_status, self.name, "draining", self.running_count)
         log.info("draining", server=self.name, running=self.running_count,
@@ -220,12 +247,15 @@ class RunbookServer:
         elif channel == "orch_instances":
             self._orphans.set()
             self._wake.set()
+        elif channel == "orch_servers" and payload == self.name:
+            self._status_poke.set()  # an operator changed this server's status
 
     def _on_connect(self) -> None:
         # (Re)connected: whatever was notified while deaf is found by reading.
         self._wake.set()
         self._orphans.set()
         self._stops.set()
+        self._status_poke.set()
         self.waiters.poke()
 
     # -- claiming ---------------------------------------------------------------------
@@ -234,10 +264,8 @@ class RunbookServer:
         while True:
             await self._wake.wait()
             self._wake.clear()  # before reading: a job inserted meanwhile wakes us again
-            if self._draining:
-                return
-            if self._maintenance:
-                continue
+            if self._draining or self._maintenance or self._shutdown.is_set():
+                continue  # claiming nothing; ending maintenance wakes us
             async with self._tolerate("claim", retry=self._wake):
                 if self._orphans.is_set():
                     self._orphans.clear()
@@ -274,7 +302,7 @@ class RunbookServer:
                 Q.claim_instances, self.name, min(free, s.claim_batch), s.server_timeout_seconds
             )
         for row in rows:
-            entry = _Running(row["instance_id"], row["job_id"])
+            entry = _Running(row["instance_id"], row["job_id"], row["epoch"])
             self._add(entry)
             log.info("taking over instance", instance_id=entry.instance_id, epoch=row["epoch"])
             entry.task = self._tg.create_task(
@@ -319,14 +347,40 @@ class RunbookServer:
         except RETRYABLE:
             log.warning("could not load instance to resume; releasing it",
                         instance_id=entry.instance_id)
-            with contextlib.suppress(*RETRYABLE):
+            try:
+                await self._release_when_possible(entry)
+            finally:
+                self._remove(entry)
+            return
+        if plan.ref.epoch != entry.epoch:
+            log.warning("instance taken over again before it was loaded; dropped",
+                        instance_id=entry.instance_id)
+            self._remove(entry)
+            return
+        await self._run_instance(entry, plan)
+
+    async def _release_when_possible(self, entry: _Running) -> None:
+        """The database went away under an instance: release it once it is back.
+
+        The instance is not failed for a lost connection: what it recorded is
+        flushed, then it is released and taken over (by any eligible server,
+        this one included) and resumed from its records, with a new epoch.
+        """
+        assert self.pool is not None and self.writer is not None
+        delay = 0.05
+        while True:
+            try:
+                await self.writer.flush()
                 async with self.pool.acquire() as conn:
                     await conn.fetchrow(Q.release_instances, self.name,
                                         [uuid.UUID(entry.instance_id)])
-            self._remove(entry)
-            self._orphans.set()
-            return
-        await self._run_instance(entry, plan)
+                break
+            except RETRYABLE as exc:
+                log.warning("database unavailable", during="release", error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        self._orphans.set()
+        self._wake.set()
 
     async def _run_instance(self, entry: _Running, plan: InstancePlan) -> None:
         from actors.instance import InstanceActor
@@ -352,6 +406,12 @@ class RunbookServer:
             except OwnershipLost:
                 log.warning("instance taken over by another server; dropped",
                             instance_id=entry.instance_id)
+            except RETRYABLE as exc:
+                # The database went away (a read outside the group commit, e.g.
+                # the pinned version or variables): not the runbook's failure.
+                log.warning("database lost under an instance; it will be resumed",
+                            instance_id=entry.instance_id, error=str(exc))
+                await self._release_when_possible(entry)
             except Exception as exc:
                 # A runtime bug must not leave the job running forever.
                 log.exception("instance crashed", instance_id=entry.instance_id)
@@ -452,24 +512,79 @@ class RunbookServer:
                 await conn.execute(Q.update_waiting_reasons, self.settings.server_timeout_seconds)
 
     async def _heartbeat(self) -> None:
-        assert self.pool is not None
         s = self.settings
         while True:
-            await asyncio.sleep(s.heartbeat_seconds)
-            status, down = "up", []
-            async with self._tolerate("heartbeat"), self.pool.acquire() as conn:
-                status = await conn.fetchval(Q.heartbeat, self.name, self.running_count)
-                if status is None:
-                    await conn.execute(Q.register_server, self.name, socket.gethostname(),
-                                       os.getpid(), s.capacity, sorted(self.registry.packs()))
-                    status = "up"
-                down = await conn.fetch(Q.mark_servers_down, s.server_timeout_seconds)
-            self._maintenance = status == "maintenance"
-            if down:
-                log.warning("servers marked down", servers=[r[0] for r in down])
-                self._orphans.set()
-                self._wake.set()
+            await _first(asyncio.sleep(s.heartbeat_seconds), self._status_poke.wait())
+            self._status_poke.clear()
+            await self._beat()
 
+    async def _beat(self) -> None:
+        """One heartbeat: refresh the row, obey its status, drop lost instances, mark peers."""
+        assert self.pool is not None
+        s = self.settings
+        entries = list(self._running.values())
+        believed = "draining" if self._draining else "maintenance" if self._maintenance else "up"
+        # Just back from losing the database: peers may look dead only because
+        # they could not reach it either; give them one timeout to check in.
+        mark = not self._db_lost and time.monotonic() >= self._mark_after
+        try:
+            async with self.pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    Q.heartbeat, self.name, self.running_count,
+                    [uuid.UUID(e.instance_id) for e in entries], [e.epoch for e in entries],
+                    believed,
+                )
+                assert row is not None
+                status, lost = row["status"], set(row["lost"])
+                if status is None:
+                    status = await conn.fetchval(
+                        Q.register_server, self.name, socket.gethostname(), os.getpid(),
+                        s.capacity, sorted(self.registry.packs()))
+                down = await conn.fetch(Q.mark_servers_down, s.server_timeout_seconds) if mark \
+                    else []
+        except RETRYABLE as exc:
+            if not self._db_lost:
+                log.warning("database unavailable", during="heartbeat", error=str(exc))
+            self._db_lost = True
+            return
+        if self._db_lost:
+            self._db_lost = False
+            self._mark_after = time.monotonic() + s.server_timeout_seconds
+            log.info("database reachable again", server=self.name)
+        for entry in entries:
+            if entry.instance_id in lost and self._running.get(entry.instance_id) is entry:
+                self._abandon(entry)
+        self._apply_status(status)
+        if down:
+            log.warning("servers marked down", servers=[r[0] for r in down])
+            self._orphans.set()
+            self._wake.set()
+
+    def _abandon(self, entry: _Running) -> None:
+        """Another server owns this instance now: stop running it here, writing nothing."""
+        log.warning("instance taken over by another server; stopping it here",
+                    instance_id=entry.instance_id, epoch=entry.epoch)
+        entry.handing_over = True
+        if entry.task is not None:
+            entry.task.cancel()
+
+    def _apply_status(self, status: str) -> None:
+        """Follow the status an operator set: drain, maintenance on or off."""
+        if status == "draining":
+            if not self._draining and not self._shutdown.is_set():
+                log.info("drain requested", server=self.name)
+                self._draining = True
+                self._drain_task = self._tg.create_task(self._drain(),
+                                                        name=f"{self.name}:drain")
+        elif status == "maintenance":
+            if not self._maintenance and not self._draining:
+                log.info("maintenance on: claiming nothing", server=self.name)
+            self._maintenance = True
+        elif status == "up" and self._maintenance and not self._draining:
+            log.info("maintenance off: claiming again", server=self.name)
+            self._maintenance = False
+            self._orphans.set()
+            self._wake.set()
 
 async def _first(*aws: Any) -> None:
     """Wait until the first of ``aws`` completes; cancel the others."""

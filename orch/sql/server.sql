@@ -1,20 +1,27 @@
 -- Queries of the runbook server (orch/server/).
 
 -- name: register_server
--- $1 name, $2 host, $3 pid, $4 capacity, $5 packs (jsonb)
+-- $1 name, $2 host, $3 pid, $4 capacity, $5 packs (jsonb). Returns the status
+-- the server starts in: 'up', or 'maintenance' when an operator put it there
+-- (maintenance outlives a restart; `orch server maintenance NAME off` ends it).
 WITH up AS (
     INSERT INTO servers (name, status, host, pid, capacity, running, packs, started_at,
                          heartbeat_at)
     VALUES ($1, 'up', $2, $3, $4, 0, $5, now(), now())
     ON CONFLICT (name) DO UPDATE
-       SET status = 'up', host = EXCLUDED.host, pid = EXCLUDED.pid,
+       SET status = CASE WHEN servers.status = 'maintenance' THEN 'maintenance' ELSE 'up' END,
+           host = EXCLUDED.host, pid = EXCLUDED.pid,
            capacity = EXCLUDED.capacity, running = 0, packs = EXCLUDED.packs,
            started_at = now(), heartbeat_at = now()
-    RETURNING name
+    RETURNING name, status
+),
+ev AS (
+    INSERT INTO events (kind, status, server, data)
+    SELECT 'server', up.status, $1,
+           jsonb_build_object('host', $2::text, 'pid', $3::int, 'capacity', $4::int)
+      FROM up
 )
-INSERT INTO events (kind, status, server, data)
-SELECT 'server', 'up', $1, jsonb_build_object('host', $2::text, 'pid', $3::int, 'capacity', $4::int)
-  FROM up
+SELECT status FROM up
 
 -- name: release_previous_life
 -- $1 server name. At start-up: instances a previous process of the same name
@@ -38,14 +45,38 @@ ev AS (
 SELECT count(*) FROM released
 
 -- name: heartbeat
--- $1 name, $2 running count; returns the server's status (null: row gone, register again).
--- A server marked down by a peer while it was paused comes back up here; the
--- instances taken over meanwhile are fenced by their epoch.
-UPDATE servers
-   SET heartbeat_at = now(), running = $2,
-       status = CASE WHEN status = 'down' THEN 'up' ELSE status END
- WHERE name = $1
-RETURNING status
+-- $1 name, $2 running count, $3 ids of the instances it runs, $4 their epochs,
+-- $5 the status it believes it has ('up', 'maintenance' or 'draining').
+-- Returns the server's status (null: row gone, register again) and the ids of
+-- those instances it no longer owns: taken over while it was paused or cut
+-- off, it must stop them without writing (their writes are fenced anyway).
+-- A server marked down by a peer that is heard from again takes back the
+-- status it believes it has, with a 'server' event saying so.
+WITH was AS (
+    SELECT status FROM servers WHERE name = $1
+),
+me AS (
+    UPDATE servers
+       SET heartbeat_at = now(), running = $2,
+           status = CASE WHEN status = 'down' THEN $5 ELSE status END
+     WHERE name = $1
+    RETURNING status
+),
+back AS (
+    INSERT INTO events (kind, status, server, data)
+    SELECT 'server', $5, $1, jsonb_build_object('after', 'down')
+      FROM was WHERE was.status = 'down'
+)
+SELECT (SELECT status FROM me) AS status,
+       ARRAY(SELECT o.id::text
+               FROM unnest($3::uuid[], $4::int[]) AS o(id, epoch)
+              WHERE NOT EXISTS (SELECT 1 FROM instances i
+                                 WHERE i.id = o.id AND i.server = $1
+                                   AND i.epoch = o.epoch)) AS lost
+
+-- name: server_status
+-- $1 name; the status an operator may have changed (drain, maintenance)
+SELECT status FROM servers WHERE name = $1
 
 -- name: set_server_status
 -- $1 name, $2 status ('up', 'draining', 'maintenance', 'stopped'), $3 running count
@@ -58,11 +89,16 @@ INSERT INTO events (kind, status, server) SELECT 'server', $2, name FROM s
 
 -- name: mark_servers_down
 -- $1 heartbeat timeout (seconds). One statement, so of several servers
--- noticing the same lapse exactly one marks it (and writes the event).
+-- noticing the same lapse exactly one marks it (and writes the event); it
+-- NOTIFYs orch_instances so every server looks for instances to take over at
+-- once (the first eligible standby wins, whoever noticed). Nobody is marked
+-- down while the database itself has been up for less than the timeout: after
+-- a database restart every server's heartbeat is old, and none is dead.
 WITH down AS (
     UPDATE servers SET status = 'down'
      WHERE status IN ('up', 'draining', 'maintenance')
        AND heartbeat_at < now() - make_interval(secs => $1)
+       AND pg_postmaster_start_time() < now() - make_interval(secs => $1)
     RETURNING name, heartbeat_at
 ),
 ev AS (
@@ -70,7 +106,7 @@ ev AS (
     SELECT 'server', 'down', name, jsonb_build_object('last_heartbeat', heartbeat_at)
       FROM down
 )
-SELECT name FROM down
+SELECT d.name FROM down d CROSS JOIN LATERAL pg_notify('orch_instances', '') AS n
 
 -- name: claim_jobs
 -- $1 server, $2 most jobs to claim, $3 running count before the claim, $4 server timeout (s)
@@ -81,16 +117,22 @@ SELECT job_id::text AS job_id, instance_id::text AS instance_id,
 
 -- name: claim_instances
 -- $1 server, $2 most instances, $3 server timeout (s). Takes over running
--- instances that have no live owner: released at a hand-over, or owned by a
--- server marked down/stopped. The epoch bump fences the previous owner.
+-- instances that have no live owner: released (hand-over, drain, resume of a
+-- failed instance), or owned by a server marked down/stopped. The epoch bump
+-- fences the previous owner. Eligibility follows the runbook's assignment,
+-- except for an instance someone asked to stop: any server may take it, just
+-- to record its stop. The update re-checks the owner, so an instance another
+-- server took meanwhile is left alone. Its event names the server it was
+-- taken from and why ('down', 'stopped', 'released', 'resumed').
 WITH candidates AS (
-    SELECT i.id, i.server AS previous
+    SELECT i.id, i.server AS previous, s.status AS previous_status
       FROM instances i
       JOIN jobs j ON j.id = i.job_id
       LEFT JOIN servers s ON s.name = i.server
      WHERE i.status = 'running'
        AND (i.server IS NULL OR s.name IS NULL OR s.status IN ('down', 'stopped'))
-       AND orch_may_run(j.runbook_id, j.target_server, $1, $3)
+       AND (j.stop_requested_at IS NOT NULL
+            OR orch_may_run(j.runbook_id, j.target_server, $1, $3))
      ORDER BY i.started_at
      LIMIT $2
        FOR UPDATE OF i SKIP LOCKED
@@ -98,8 +140,9 @@ WITH candidates AS (
 taken AS (
     UPDATE instances i SET server = $1, epoch = i.epoch + 1
       FROM candidates c
-     WHERE i.id = c.id
-    RETURNING i.id, i.job_id, i.epoch, c.previous
+     WHERE i.id = c.id AND i.server IS NOT DISTINCT FROM c.previous
+       AND i.status = 'running'
+    RETURNING i.id, i.job_id, i.epoch, c.previous, c.previous_status
 ),
 job_taken AS (
     UPDATE jobs j SET claimed_by = $1 FROM taken t WHERE j.id = t.job_id
@@ -108,8 +151,22 @@ job_taken AS (
 ev AS (
     INSERT INTO events (kind, runbook_id, job_id, instance_id, status, server, data)
     SELECT 'instance', jt.runbook_id, t.job_id, t.id, 'running', $1,
-           jsonb_build_object('taken_over_from', t.previous, 'epoch', t.epoch)
-      FROM taken t JOIN job_taken jt ON jt.id = t.job_id
+           jsonb_build_object(
+               'taken_over_from',
+               coalesce(t.previous, rel.data->>'released_by', rel.data->>'resumed_from'),
+               'epoch', t.epoch,
+               'reason', CASE WHEN t.previous IS NOT NULL
+                                  THEN coalesce(t.previous_status, 'unregistered')
+                              WHEN rel.data ? 'resumed_by' THEN 'resumed'
+                              ELSE 'released' END)
+      FROM taken t
+      JOIN job_taken jt ON jt.id = t.job_id
+      LEFT JOIN LATERAL (
+          SELECT e.data FROM events e
+           WHERE e.instance_id = t.id AND t.previous IS NULL
+             AND (e.data ? 'released_by' OR e.data ? 'resumed_by')
+           ORDER BY e.seq DESC
+           LIMIT 1) rel ON true
 )
 SELECT id::text AS instance_id, job_id::text AS job_id, epoch FROM taken
 
@@ -162,7 +219,7 @@ reasons AS (
                             WHEN s.full THEN format('server %s at capacity', j.target_server)
                        END
                   FROM (SELECT 1) AS one LEFT JOIN srv s ON s.name = j.target_server)
-           WHEN EXISTS (SELECT 1 FROM runbook_servers rs WHERE rs.runbook_id = j.runbook_id) THEN
+           WHEN EXISTS (SELECT 1 FROM runbook_assignment rs WHERE rs.runbook_id = j.runbook_id) THEN
                (SELECT CASE WHEN bool_or(s.alive AND NOT s.full) THEN NULL
                             WHEN bool_or(s.alive) THEN
                                 format('server %s at capacity',
@@ -170,7 +227,7 @@ reasons AS (
                                            FILTER (WHERE s.alive))
                             ELSE 'no assigned runbook server is available'
                        END
-                  FROM runbook_servers rs LEFT JOIN srv s ON s.name = rs.server_name
+                  FROM runbook_assignment rs LEFT JOIN srv s ON s.name = rs.server_name
                  WHERE rs.runbook_id = j.runbook_id)
            ELSE
                (SELECT CASE WHEN bool_or(s.alive AND NOT s.full) THEN NULL
