@@ -93,13 +93,17 @@ export function apiCapabilities() {
   if (!capabilities) {
     capabilities = get("/openapi.json").then((doc) => {
       const ops = new Map();
-      for (const methods of Object.values(doc.paths || {})) {
-        for (const op of Object.values(methods)) {
+      const routes = new Set();
+      for (const [path, methods] of Object.entries(doc.paths || {})) {
+        for (const [method, op] of Object.entries(methods)) {
+          routes.add(`${method.toUpperCase()} ${path}`);
           if (op && op.operationId) ops.set(op.operationId, op);
         }
       }
       return {
         has: (operationId) => ops.has(operationId),
+        /** route("POST", "/api/v1/jobs/{id}/rerun") — does the API have it? */
+        route: (method, path) => routes.has(`${method} ${path}`),
         query: (operationId) => new Set(((ops.get(operationId) || {}).parameters || [])
           .filter((p) => p.in === "query").map((p) => p.name)),
       };

@@ -22,6 +22,12 @@ function append(el, children) {
   }
 }
 
+/** Append children (nested arrays, text; null/false skipped) to an element. */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 /** h("a", {href: "/x"}, "text", child…) — an HTML element. */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);

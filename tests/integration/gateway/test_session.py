@@ -11,9 +11,10 @@ from tests.integration.gateway.conftest import Api, document
 LOGIN = {"name": "admin", "password": "test-password"}
 
 
-async def _login(api: Api, jar: aiohttp.CookieJar | None = None,
-                 body: dict | None = None) -> tuple[aiohttp.ClientSession, dict, aiohttp.ClientResponse]:
-    http = aiohttp.ClientSession(cookie_jar=jar or aiohttp.CookieJar(unsafe=True))
+async def _login(
+    api: Api, body: dict | None = None
+) -> tuple[aiohttp.ClientSession, dict, aiohttp.ClientResponse]:
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     resp = await http.post(f"{api.url}/api/v1/session", json=body or LOGIN)
     answer = await resp.json()
     return http, answer, resp
@@ -152,8 +153,7 @@ async def test_expired_session_is_401(api: Api) -> None:
 
 async def test_cookie_websocket_from_another_origin_is_refused(api: Api) -> None:
     http, _, _ = await _login(api)
-    async with http:
-        async with http.get(f"{api.url}/api/v1/me", headers={
-            "Upgrade": "websocket", "Connection": "Upgrade", "Origin": "http://evil.example",
-        }) as r:
-            assert r.status == 403
+    async with http, http.get(f"{api.url}/api/v1/me", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade", "Origin": "http://evil.example",
+    }) as r:
+        assert r.status == 403

@@ -20,7 +20,8 @@ function conditionText(c) {
 export function linkLabel(link) {
   const parts = [];
   if (Array.isArray(link.include)) {
-    parts.push(link.include.length ? link.include.map(conditionText).join(" or ") : "never (no include condition)");
+    // An explicit empty include replaces "Status equals success" with nothing: any status.
+    parts.push(link.include.length ? link.include.map(conditionText).join(" or ") : "any status");
   }
   if (link.exclude && link.exclude.length) parts.push(`unless ${link.exclude.map(conditionText).join(" or ")}`);
   if (link.delay_seconds) parts.push(`after ${link.delay_seconds} s`);
@@ -85,9 +86,9 @@ export function drawGraph(doc, { runs = null, onSelect = null, selected = null }
     "aria-label": `Graph of ${(doc.activities || []).length} activities and ${(doc.links || []).length} links`,
   });
   svg.append(s("defs", null,
-    s("marker", { id: arrow, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+    s("marker", { id: arrow, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 10, markerHeight: 10, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
       s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" })),
-    s("marker", { id: arrowTaken, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+    s("marker", { id: arrowTaken, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 12, markerHeight: 12, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
       s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead taken" }))));
 
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
@@ -99,7 +100,7 @@ export function drawGraph(doc, { runs = null, onSelect = null, selected = null }
     const points = [{ x: from.x + BOX_W / 2, y: from.y }, ...e.points.slice(1, -1), { x: to.x - BOX_W / 2 - 2, y: to.y }];
     const taken = summary ? summary.followed(e.from, e.to) : false;
     const label = linkLabel(e.link);
-    const title = `${e.from} → ${e.to}${label ? `: ${label}` : ""}${taken ? " (followed)" : ""}`;
+    const title = `${e.link.name ? `${e.link.name}: ` : ""}${e.from} → ${e.to}${label ? `: ${label}` : ""}${taken ? " (followed)" : ""}`;
     edgeLayer.append(s("path", {
       class: ["link", taken && "taken"], d: pathThrough(points),
       "marker-end": `url(#${taken ? arrowTaken : arrow})`, dataset: { from: e.from, to: e.to },

@@ -1,6 +1,6 @@
 // Recent events: state changes, server and audit events, newest first.
 import { get, isMissingRoute } from "../api.js";
-import { h, replace } from "../dom.js";
+import { h, replace, uid } from "../dom.js";
 import { badge, shortId, time } from "../format.js";
 
 function describe(e) {
@@ -22,11 +22,13 @@ function describe(e) {
 export function eventsTable(ctx) {
   const box = h("div");
   let limit = 20;
+  let kind = "";
   let timer = null;
   const load = async (opts = {}) => {
     limit = opts.limit || limit;
+    if (opts.kind !== undefined) kind = opts.kind;
     try {
-      const answer = await get("/events", { query: { limit }, signal: ctx.signal });
+      const answer = await get("/events", { query: { limit, kind }, signal: ctx.signal });
       if (!ctx.isCurrent()) return;
       const items = answer.items || [];
       if (!items.length) {
@@ -66,7 +68,14 @@ export function eventsTable(ctx) {
 export async function eventsView(ctx) {
   document.title = "Events · orch";
   const table = eventsTable(ctx);
-  ctx.main.append(h("h1", null, "Events"), h("p", { class: "muted" }, "The latest 100 events, newest first; the list follows the live feed."), table.el);
+  const kindId = uid("kind");
+  const kind = h("select", { id: kindId },
+    [["", "All but audit"], ["job", "Jobs"], ["instance", "Instances"], ["activity", "Activities"], ["server", "Servers"], ["audit", "Audit log"]]
+      .map(([value, text]) => h("option", { value }, text)));
+  kind.addEventListener("change", () => table.load({ kind: kind.value }));
+  ctx.main.append(h("h1", null, "Events"),
+    h("div", { class: "field inline" }, h("label", { for: kindId }, "Kind"), kind),
+    h("p", { class: "muted" }, "The latest 100, newest first; the list follows the live feed."), table.el);
   await table.load({ limit: 100 });
   ctx.onCleanup(ctx.live.subscribe({ all: true }, () => table.soon()));
   ctx.onCleanup(ctx.live.onRefresh(() => table.load().catch(() => {})));

@@ -1,7 +1,7 @@
 // An instance: its job, the graph with the path taken, a timeline of activity runs,
 // each run's published data and errors, child jobs, the log; follows live while running.
-import { apiCapabilities, get, getAll, isMissingRoute, post } from "../api.js";
-import { clear, h, replace } from "../dom.js";
+import { apiCapabilities, get, isMissingRoute, post } from "../api.js";
+import { add, clear, h, replace } from "../dom.js";
 import { FINISHED, badge, between, duration, parseTime, shortId, time, toast } from "../format.js";
 import { coalescer } from "../live.js";
 import { drawGraph } from "../graph/render.js";
@@ -126,7 +126,7 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
       rerun.addEventListener("click", async () => {
         rerun.disabled = true;
         try {
-          const created = caps && caps.has("rerun_job")
+          const created = caps && caps.route("POST", "/api/v1/jobs/{id}/rerun")
             ? await post(`/jobs/${job.id}/rerun`)
             : await post("/jobs", { runbook: job.runbook_id, parameters: job.parameters, server: job.target_server });
           toast(`Job ${shortId(created.id)} started.`);
@@ -212,6 +212,12 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
       : h("p", { class: "muted" }, "This instance started no child runbooks."));
   };
 
+  // The log is followed with its cursor: `next` stays non-null while the instance
+  // runs, and turns null with the page holding the last line.
+  let logLines = [];
+  let logCursor = null;
+  let logDone = false;
+  let logFor = null;
   const drawLog = (lines) => {
     if (!logSupported) {
       replace(logBox, h("p", { class: "muted" }, "This gateway does not serve instance logs."));
@@ -233,9 +239,25 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
       drawLog([]);
       return;
     }
+    if (logFor !== instance.id) {
+      logFor = instance.id;
+      logLines = [];
+      logCursor = null;
+      logDone = false;
+    }
+    if (logDone) return;
     try {
-      const lines = await getAll(`/instances/${instance.id}/log`, { signal: ctx.signal });
-      if (ctx.isCurrent()) drawLog(lines);
+      for (let round = 0; round < 20; round += 1) {
+        const page = await get(`/instances/${instance.id}/log`, { query: { cursor: logCursor, limit: 1000 }, signal: ctx.signal });
+        logLines.push(...page.items);
+        if (!page.next) {
+          logDone = true;
+          break;
+        }
+        logCursor = page.next;
+        if (!page.items.length) break;
+      }
+      if (ctx.isCurrent()) drawLog(logLines);
     } catch (e) {
       if (isMissingRoute(e)) {
         logSupported = false;
@@ -268,7 +290,7 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
   drawHeader();
   drawGraphBox();
   drawRuns();
-  ctx.main.append(header,
+  add(ctx.main, header,
     h("section", { "aria-labelledby": "graph-h" }, h("h2", { id: "graph-h" }, "Path taken"),
       h("p", { class: "muted small" }, "Activities that ran are coloured by status; followed links are highlighted. Select an activity to see its runs."),
       graphBox),
@@ -281,8 +303,13 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
   ctx.onCleanup(ctx.live.subscribe({ job: job.id }, () => refreshAll()));
   ctx.onCleanup(ctx.live.onRefresh(refreshAll));
   // Running bars grow and durations tick while the instance runs.
+  // Program output is not in the live feed: the log is read again every 2 s meanwhile.
+  let ticks = 0;
   const ticker = setInterval(() => {
-    if (instance && instance.status === "running" && ctx.isCurrent()) replace(timelineBox, timeline(instance, names));
+    if (!instance || instance.status !== "running" || !ctx.isCurrent()) return;
+    replace(timelineBox, timeline(instance, names));
+    ticks += 1;
+    if (ticks % 2 === 0) loadLog().catch(() => {});
   }, 1000);
   ctx.onCleanup(() => clearInterval(ticker));
 }

@@ -1,6 +1,6 @@
 // One runbook: description, parameters, versions, its graph, its jobs, and "Start".
 import { get } from "../api.js";
-import { h } from "../dom.js";
+import { add, h } from "../dom.js";
 import { time, toast } from "../format.js";
 import { coalescer } from "../live.js";
 import { drawGraph } from "../graph/render.js";
@@ -68,7 +68,7 @@ export async function runbookView(ctx) {
     : h("p", { class: "muted" }, "No parameters.");
 
   const returns = doc.returns || [];
-  ctx.main.append(
+  add(ctx.main,
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "/runbooks" }, "Runbooks"), " / ",
       h("a", { href: `/runbooks?folder=${encodeURIComponent(runbook.folder)}` }, runbook.folder), " /"),
     h("div", { class: "title-row" },

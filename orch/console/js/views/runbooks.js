@@ -30,7 +30,7 @@ export async function runbooksView(ctx) {
 
   const [runbooks, folderAnswer] = await Promise.all([
     getAll("/runbooks", { signal: ctx.signal }),
-    get("/folders", { signal: ctx.signal }).catch((e) => {
+    getAll("/folders", { signal: ctx.signal }).catch((e) => {
       if (isMissingRoute(e) || e.status === 403) return null;
       throw e;
     }),

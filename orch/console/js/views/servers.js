@@ -1,17 +1,22 @@
 // Runbook servers (up/down, heartbeat age, load) and the most recent events.
 import { get, isMissingRoute } from "../api.js";
 import { h, replace } from "../dom.js";
-import { age, badge, parseTime, time } from "../format.js";
+import { badge, duration, parseTime, time } from "../format.js";
 import { eventsTable } from "./events.js";
 
 const POLL = 5000;
 
-function serverState(srv, now) {
-  // A server that says "up" but has not beaten for a while is shown as down.
-  const beat = parseTime(srv.heartbeat_at);
-  const stale = srv.heartbeat_timeout_seconds ?? srv.timeout_seconds ?? 30;
-  if (srv.status === "up" && (srv.available === false || (beat !== null && now - beat > stale * 1000))) return "down";
+function serverState(srv) {
+  // A server that says "up" but whose heartbeat lapsed is not available: shown as down.
+  if (srv.status === "up" && srv.available === false) return "down";
   return srv.status;
+}
+
+/** Seconds since the last heartbeat: the gateway's count (no clock skew) plus time since read. */
+function heartbeatAge(srv, readAt, now) {
+  if (typeof srv.heartbeat_age_seconds === "number") return srv.heartbeat_age_seconds + (now - readAt) / 1000;
+  const beat = parseTime(srv.heartbeat_at);
+  return beat === null ? null : (now - beat) / 1000;
 }
 
 export async function serversView(ctx) {
@@ -19,6 +24,7 @@ export async function serversView(ctx) {
   const serversBox = h("div");
   const eventsBox = h("div");
   let servers = [];
+  let readAt = Date.now();
 
   const drawServers = () => {
     const now = Date.now();
@@ -35,8 +41,11 @@ export async function serversView(ctx) {
         const packs = Array.isArray(srv.packs) ? srv.packs.map((p) => (typeof p === "string" ? p : `${p.name}${p.version ? ` ${p.version}` : ""}`)) : [];
         return h("tr", { dataset: { server: srv.name } },
           h("th", { scope: "row" }, srv.name),
-          h("td", null, badge(serverState(srv, now))),
-          h("td", { title: srv.heartbeat_at || "" }, age(srv.heartbeat_at, now)),
+          h("td", null, badge(serverState(srv))),
+          h("td", { title: srv.heartbeat_at || "" }, (() => {
+            const secs = heartbeatAge(srv, readAt, now);
+            return secs === null ? "—" : `${duration(secs * 1000)} ago`;
+          })()),
           h("td", null, meter, ` ${srv.running ?? 0} / ${srv.capacity ?? "?"} (${load}%)`),
           h("td", null, srv.host || h("span", { class: "muted" }, "—"), srv.pid ? h("span", { class: "muted" }, ` pid ${srv.pid}`) : null),
           h("td", null, time(srv.started_at)),
@@ -48,6 +57,7 @@ export async function serversView(ctx) {
     try {
       const answer = await get("/servers", { signal: ctx.signal });
       servers = answer.items || [];
+      readAt = Date.now();
       if (ctx.isCurrent()) drawServers();
     } catch (e) {
       if (isMissingRoute(e)) replace(serversBox, h("p", { class: "muted" }, "This gateway does not list runbook servers."));
