@@ -85,6 +85,7 @@ CREATE TABLE runbook_versions (
     comment      text NOT NULL DEFAULT '',
     created_by   uuid REFERENCES users (id),
     created_at   timestamptz NOT NULL DEFAULT now(),
+    activity_types  text[],                       -- qualified types it uses (null: unknown)
     PRIMARY KEY (runbook_id, version)
 );
 
@@ -141,7 +142,9 @@ CREATE TABLE servers (
     running       integer NOT NULL DEFAULT 0,
     packs         jsonb NOT NULL DEFAULT '[]',
     started_at    timestamptz NOT NULL DEFAULT now(),
-    heartbeat_at  timestamptz NOT NULL DEFAULT now()
+    heartbeat_at  timestamptz NOT NULL DEFAULT now(),
+    activity_types  text[] NOT NULL DEFAULT '{}',  -- qualified types of its packs
+    pack_versions   jsonb NOT NULL DEFAULT '{}'    -- {"pack": "version"}
 );
 
 CREATE TABLE jobs (
@@ -187,7 +190,8 @@ CREATE TABLE instances (
     returned_data  jsonb,
     error          text,
     started_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
-    ended_at       timestamptz
+    ended_at       timestamptz,
+    triggered_by   uuid                           -- a monitor's trigger: the monitor instance
 );
 CREATE INDEX instances_job ON instances (job_id);
 CREATE INDEX instances_running_server ON instances (server) WHERE status = 'running';
@@ -349,8 +353,10 @@ DECLARE
     v_assigned uuid[];  -- runbooks with an assignment of their own (no folder assignments)
     v_free uuid[];      -- runbooks with queued jobs and no assignment (folder assignments)
     v_mine uuid[];      -- runbooks with an assignment that p_server may run now
+    v_types text[];     -- the activity types p_server has (null: no row, not checked)
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
+    v_types := (SELECT s.activity_types FROM servers s WHERE s.name = p_server);
     v_folders := EXISTS (SELECT 1 FROM folder_servers);
     IF v_folders THEN
         -- A job queued after this statement's snapshot is in neither array:
@@ -401,7 +407,9 @@ BEGIN
     WITH candidates AS (
         SELECT j.id, j.runbook_id, j.created_at, r.max_concurrent_jobs AS max_jobs
           FROM jobs j JOIN runbooks r ON r.id = j.runbook_id
+          JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.runbook_version
          WHERE j.status = 'queued'
+           AND (v_types IS NULL OR v.activity_types IS NULL OR v.activity_types <@ v_types)
            AND (j.target_server = p_server
                 OR (j.target_server IS NULL
                     AND (CASE WHEN v_folders THEN j.runbook_id = ANY (v_free)
@@ -475,3 +483,110 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
+
+-- Integration packs, state, approvals, monitors (0005, issue 8).
+-- A pack registered by `orch ip install`: every version ever installed, with
+-- the JSON Schemas of its activity types (generated from their Structs).
+CREATE TABLE integration_packs (
+    name           text NOT NULL,                 -- the orch.activities entry point name
+    version        text NOT NULL,                 -- the distribution's version
+    distribution   text NOT NULL,
+    registered_by  text,
+    registered_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, version)
+);
+
+CREATE TABLE pack_activity_types (
+    pack           text NOT NULL,
+    pack_version   text NOT NULL,
+    name           text NOT NULL,
+    display_name   text NOT NULL DEFAULT '',
+    description    text NOT NULL DEFAULT '',
+    category       text NOT NULL DEFAULT '',
+    rerunnable     boolean NOT NULL DEFAULT false,
+    monitor        boolean NOT NULL DEFAULT false,
+    input_schema   jsonb NOT NULL,
+    output_schema  jsonb NOT NULL,
+    PRIMARY KEY (pack, pack_version, name),
+    FOREIGN KEY (pack, pack_version) REFERENCES integration_packs (name, version)
+        ON DELETE CASCADE
+);
+
+-- Counters: every change is one UPDATE (atomic across runbook servers).
+CREATE TABLE counters (
+    name           text PRIMARY KEY,
+    value          bigint NOT NULL DEFAULT 0,
+    default_value  bigint NOT NULL DEFAULT 0,
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- Named schedules (orch.sdk.schedule.Schedule as JSON).
+CREATE TABLE schedules (
+    name        text PRIMARY KEY,
+    definition  jsonb NOT NULL,
+    updated_by  uuid REFERENCES users (id) ON DELETE SET NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- wait_for_approval: one row per waiting run (run_key: its run id, so a
+-- takeover waits for the same approval).
+CREATE TABLE approvals (
+    id               uuid PRIMARY KEY,
+    run_key          text NOT NULL UNIQUE,
+    job_id           uuid NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    instance_id      uuid NOT NULL,
+    runbook_id       uuid NOT NULL,
+    runbook_path     text NOT NULL,
+    activity         text NOT NULL,
+    message          text NOT NULL,
+    status           text NOT NULL DEFAULT 'pending'
+                         CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    requested_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    expires_at       timestamptz NOT NULL,
+    decided_by       uuid REFERENCES users (id) ON DELETE SET NULL,
+    decided_by_name  text,
+    decided_at       timestamptz,
+    comment          text NOT NULL DEFAULT ''
+);
+CREATE INDEX approvals_pending ON approvals (requested_at) WHERE status = 'pending';
+
+-- A decision wakes the waiting runbook server (LISTEN orch_approvals, payload: the id).
+CREATE FUNCTION orch_notify_approval() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('orch_approvals', NEW.id::text);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER approvals_notify AFTER UPDATE OF status ON approvals
+    FOR EACH ROW WHEN (OLD.status = 'pending' AND NEW.status <> 'pending')
+    EXECUTE FUNCTION orch_notify_approval();
+
+-- monitor_webhook: the endpoint of a runbook while its monitor listens (the
+-- token's sha256), and the requests the gateway accepted for it.
+CREATE TABLE webhooks (
+    runbook_id   uuid PRIMARY KEY REFERENCES runbooks (id) ON DELETE CASCADE,
+    token_hash   text NOT NULL,
+    instance_id  uuid,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE webhook_requests (
+    id           uuid PRIMARY KEY,
+    runbook_id   uuid NOT NULL REFERENCES runbooks (id) ON DELETE CASCADE,
+    body         jsonb NOT NULL,
+    remote       text NOT NULL DEFAULT '',
+    received_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    taken_at     timestamptz
+);
+CREATE INDEX webhook_requests_waiting ON webhook_requests (runbook_id, received_at)
+    WHERE taken_at IS NULL;
+
+-- An accepted request wakes the listening monitor (LISTEN orch_hooks, payload: runbook id).
+CREATE FUNCTION orch_notify_hook() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('orch_hooks', NEW.runbook_id::text);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER webhook_requests_notify AFTER INSERT ON webhook_requests
+    FOR EACH ROW EXECUTE FUNCTION orch_notify_hook();

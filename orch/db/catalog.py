@@ -24,6 +24,7 @@ from orch.api import (
     RunbookVersion,
     VersionSummary,
 )
+from orch.db.packs import types_used
 from orch.document.model import Runbook as RunbookDocument
 from orch.document.model import normalize_folder
 from orch.errors import Conflict, DocumentError, NotFound
@@ -100,7 +101,7 @@ async def check_in_new(
         if runbook_id is None:
             raise Conflict(f"a runbook already exists at {path}", path="$.name")
         await conn.execute(Q.catalog_insert_version, runbook_id, 1, document, digest, comment,
-                           user_id)
+                           user_id, types_used(compiled))
     return CheckInResult(id=str(runbook_id), version=1, path=path, hash=digest)
 
 
@@ -134,7 +135,7 @@ async def check_in_version(
         version = row["current_version"] + 1
         folder_id = await ensure_folder(conn, folder)
         await conn.execute(Q.catalog_insert_version, runbook_id, version, document, digest,
-                           comment, user_id)
+                           comment, user_id, types_used(compiled))
         try:
             await conn.execute(
                 Q.catalog_update_runbook,

@@ -27,6 +27,7 @@ from orch.api import (
 )
 from orch.document.model import Runbook as RunbookDocument
 from orch.gateway import jobs, meta, routes_import, runbooks, session
+from orch.gateway.state import ROUTES as STATE_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -107,4 +108,5 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
     ),
     *routes_import.ROUTES,
     *session.ROUTES,
+    *STATE_ROUTES,
 )

@@ -23,6 +23,8 @@ class Registry:
     def __init__(self, types: Iterable[ActivityType] = ()) -> None:
         self._qualified: dict[str, ActivityType] = {}
         self._plain: dict[str, ActivityType] = {}
+        self.versions: dict[str, tuple[str, str]] = {}
+        """Pack name → (distribution, version), for packs loaded from entry points."""
         for t in types:
             self.add(t)
 
@@ -63,6 +65,8 @@ def load_installed() -> Registry:
     for ep in entry_points(group=GROUP):
         target = ep.load()
         reg.add_pack(ep.name, getattr(target, "ACTIVITIES", ()))
+        if ep.dist is not None:
+            reg.versions[ep.name] = (ep.dist.name, ep.dist.version)
     return reg
 
 

@@ -19,7 +19,8 @@ __all__ = ["CHANNELS", "Listener"]
 
 log = get_logger(__name__)
 
-CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances", "orch_servers")
+CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances", "orch_servers",
+            "orch_approvals", "orch_hooks")
 
 
 class Listener:

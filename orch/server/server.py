@@ -43,12 +43,16 @@ from orch.config import Settings
 from orch.db.connect import create_pool
 from orch.db.jobs import cached_version, pinned_version
 from orch.db.launcher import JobWaiters, PgLauncher
+from orch.db.packs import report_packs, server_report
+from orch.db.services import CHANNELS as SERVICE_CHANNELS
+from orch.db.services import pg_services
 from orch.db.store import PgStore, load_plan
 from orch.db.variables import PgVariables
 from orch.db.writer import RETRYABLE, GroupCommitWriter, OwnershipLost
 from orch.logging import get_logger
 from orch.sdk.registry import Registry, default_registry
 from orch.server.listener import Listener
+from orch.server.monitors import MonitorTriggers
 from orch.sql import Q
 
 __all__ = ["RunbookServer"]
@@ -145,12 +149,16 @@ class RunbookServer:
         self.store = PgStore(pool, self.writer)
         self.launcher = PgLauncher(pool, self.waiters, registry=self.registry)
         self.variables = PgVariables(pool)
+        self.services, self.bell = pg_services(pool, poll_seconds=s.poll_seconds,
+                                               variables=self.variables)  # fmt: skip
         self.listener = Listener(pool, self._on_notify, self._on_connect)
-        packs = sorted(self.registry.packs())
+        self.report = server_report(self.registry)
+        packs = self.report.packs
         async with pool.acquire() as conn:
             status = await conn.fetchval(
                 Q.register_server, self.name, socket.gethostname(), os.getpid(), s.capacity, packs
             )
+            await report_packs(conn, self.name, self.report)
             released = await conn.fetchval(Q.release_previous_life, self.name)
         self._maintenance = status == "maintenance"
         if released:
@@ -249,6 +257,8 @@ class RunbookServer:
             self._wake.set()
         elif channel == "orch_servers" and payload == self.name:
             self._status_poke.set()  # an operator changed this server's status
+        elif channel in SERVICE_CHANNELS:
+            self.bell.ring(payload)  # an approval decided, a webhook request accepted
 
     def _on_connect(self) -> None:
         # (Re)connected: whatever was notified while deaf is found by reading.
@@ -257,6 +267,7 @@ class RunbookServer:
         self._stops.set()
         self._status_poke.set()
         self.waiters.poke()
+        self.bell.ring_all()
 
     # -- claiming ---------------------------------------------------------------------
 
@@ -330,8 +341,10 @@ class RunbookServer:
             self._run_instance(entry, plan), name=f"instance:{entry.instance_id}"
         )
 
-    def _add(self, entry: _Running) -> None:
+    def _add(self, entry: _Running, *, by_job: bool = True) -> None:
         self._running[entry.instance_id] = entry
+        if not by_job:
+            return  # a monitor's trigger instance: its job is the monitor's entry
         self._by_job[entry.job_id] = entry
         if entry.job_id in self._pending_stops:
             self._pending_stops.discard(entry.job_id)
@@ -391,6 +404,10 @@ class RunbookServer:
                 document, compiled = await self._pinned(plan.runbook_id, plan.runbook_version)
                 if not plan.document:
                     plan.document = document
+                triggers = None
+                if compiled.is_monitor:
+                    triggers = MonitorTriggers(self.pool, plan, self._start_trigger)
+                    entry.extra["monitor"] = triggers
                 actor = InstanceActor(
                     plan,
                     self.store,
@@ -398,6 +415,8 @@ class RunbookServer:
                     compiled=compiled,
                     launcher=self.launcher,
                     variables=self.variables,
+                    services=self.services,
+                    triggers=triggers,
                 )
                 entry.actor = actor
                 if entry.stop_requested:
@@ -418,6 +437,17 @@ class RunbookServer:
                 await self._record_crash(plan.ref, exc)
         finally:
             self._remove(entry)
+
+    def _start_trigger(self, plan: InstancePlan) -> _Running:
+        """Run a monitor's trigger instance (created by ``MonitorTriggers``) here."""
+        monitor = self._by_job.get(plan.ref.job_id)
+        entry = _Running(plan.ref.instance_id, plan.ref.job_id, plan.ref.epoch)
+        entry.extra["monitor_entry"] = monitor
+        self._add(entry, by_job=False)
+        entry.task = self._tg.create_task(
+            self._run_instance(entry, plan), name=f"instance:{entry.instance_id}"
+        )
+        return entry
 
     async def _pinned(self, runbook_id: str, version: int) -> tuple[bytes, Any]:
         assert self.pool is not None
@@ -440,6 +470,9 @@ class RunbookServer:
             log.exception("could not record the crash", instance_id=ref.instance_id)
 
     def _remove(self, entry: _Running) -> None:
+        monitor = entry.extra.get("monitor_entry")
+        if monitor is not None and "monitor" in monitor.extra:
+            monitor.extra["monitor"].done(entry.instance_id)
         if self._running.get(entry.instance_id) is entry:
             del self._running[entry.instance_id]
         if self._by_job.get(entry.job_id) is entry:
@@ -455,9 +488,17 @@ class RunbookServer:
         entry = self._by_job.get(job_id)
         if entry is None:
             return
-        if entry.actor is not None:
-            entry.actor.stop()
-        entry.stop_requested = True
+        # A monitor job has several instances here: its monitor's trigger
+        # instances in flight are stopped first, then the monitor itself.
+        entries = [e for e in self._running.values() if e.job_id == job_id and e is not entry]
+        entries.append(entry)
+        for e in entries:
+            if "monitor" in e.extra:
+                e.extra["monitor"].stop()
+        for e in entries:
+            if e.actor is not None:
+                e.actor.stop()
+            e.stop_requested = True
 
     async def _stop_loop(self) -> None:
         assert self.pool is not None
@@ -501,6 +542,7 @@ class RunbookServer:
             self._stops.set()
             self._reasons.set()
             self.waiters.poke()
+            self.bell.ring_all()
 
     async def _reasons_loop(self) -> None:
         assert self.pool is not None
@@ -539,7 +581,8 @@ class RunbookServer:
                 if status is None:
                     status = await conn.fetchval(
                         Q.register_server, self.name, socket.gethostname(), os.getpid(),
-                        s.capacity, sorted(self.registry.packs()))
+                        s.capacity, self.report.packs)
+                await report_packs(conn, self.name, self.report)
                 down = await conn.fetch(Q.mark_servers_down, s.server_timeout_seconds) if mark \
                     else []
         except RETRYABLE as exc:

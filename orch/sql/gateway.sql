@@ -134,9 +134,11 @@ ON CONFLICT DO NOTHING
 RETURNING id;
 
 -- name: catalog_insert_version
--- $1: runbook id, $2: version, $3: document (jsonb), $4: sha256 hex, $5: comment, $6: user id
-INSERT INTO runbook_versions (runbook_id, version, document, hash, comment, created_by)
-VALUES ($1, $2, $3, $4, $5, $6);
+-- $1: runbook id, $2: version, $3: document (jsonb), $4: sha256 hex, $5: comment, $6: user id,
+-- $7: the qualified activity types it uses (capability matching)
+INSERT INTO runbook_versions (runbook_id, version, document, hash, comment, created_by,
+                              activity_types)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: catalog_lock_runbook
 -- $1: runbook id

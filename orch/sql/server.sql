@@ -132,7 +132,12 @@ WITH candidates AS (
      WHERE i.status = 'running'
        AND (i.server IS NULL OR s.name IS NULL OR s.status IN ('down', 'stopped'))
        AND (j.stop_requested_at IS NOT NULL
-            OR orch_may_run(j.runbook_id, j.target_server, $1, $3))
+            OR (orch_may_run(j.runbook_id, j.target_server, $1, $3)
+                -- capability matching: only a server with every activity type it uses
+                AND coalesce((SELECT v.activity_types FROM runbook_versions v
+                               WHERE v.runbook_id = j.runbook_id
+                                 AND v.version = j.runbook_version), '{}')
+                    <@ (SELECT me.activity_types FROM servers me WHERE me.name = $1)))
      ORDER BY i.started_at
      LIMIT $2
        FOR UPDATE OF i SKIP LOCKED
@@ -202,7 +207,8 @@ SELECT id::text FROM jobs
 WITH srv AS (
     SELECT name,
            status = 'up' AND heartbeat_at > now() - make_interval(secs => $1) AS alive,
-           running >= capacity AS full
+           running >= capacity AS full,
+           activity_types AS types
       FROM servers
 ),
 busy AS (
@@ -213,6 +219,19 @@ reasons AS (
            CASE
            WHEN r.max_concurrent_jobs > 0 AND coalesce(b.n, 0) >= r.max_concurrent_jobs THEN
                format('runbook at max_concurrent_jobs (%s)', r.max_concurrent_jobs)
+           -- capability matching: no live server has every activity type it uses
+           WHEN v.activity_types IS NOT NULL AND EXISTS (SELECT 1 FROM srv s WHERE s.alive)
+                AND NOT EXISTS (SELECT 1 FROM srv s
+                                 WHERE s.alive AND v.activity_types <@ s.types) THEN
+               (SELECT CASE WHEN count(*) = 0
+                            THEN 'no available runbook server has every activity type it uses'
+                            ELSE format('no available runbook server has pack %s (activity '
+                                        'types %s)',
+                                        string_agg(DISTINCT split_part(m.t, ':', 1), ', '),
+                                        string_agg(m.t, ', ' ORDER BY m.t))
+                       END
+                  FROM unnest(v.activity_types) AS m(t)
+                 WHERE NOT EXISTS (SELECT 1 FROM srv s WHERE s.alive AND m.t = ANY (s.types)))
            WHEN j.target_server IS NOT NULL THEN
                (SELECT CASE WHEN s.name IS NULL OR NOT s.alive
                                 THEN format('server %s is not available', j.target_server)
@@ -241,6 +260,7 @@ reasons AS (
            END AS reason
       FROM jobs j
       JOIN runbooks r ON r.id = j.runbook_id
+      JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.runbook_version
       LEFT JOIN busy b ON b.runbook_id = j.runbook_id
      WHERE j.status = 'queued'
 )

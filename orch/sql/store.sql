@@ -19,7 +19,7 @@ WITH owners AS (
     SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
 ),
 live AS (
-    SELECT i.id, i.job_id, j.runbook_id
+    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by
       FROM owners o
       JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
       JOIN jobs j ON j.id = i.job_id
@@ -63,7 +63,7 @@ updated AS (
     RETURNING a.run_id, a.activity
 ),
 outcomes AS (
-    SELECT o.*, l.job_id, l.runbook_id
+    SELECT o.*, l.job_id, l.runbook_id, l.triggered_by
       FROM unnest($27::uuid[], $28::text[], $29::jsonb[], $30::timestamptz[], $31::text[],
                   $32::int[])
            AS o(instance_id, status, returned_data, ended_at, error, ord)
@@ -80,7 +80,10 @@ ended_jobs AS (
     UPDATE jobs j
        SET status = o.status, returned_data = o.returned_data, ended_at = o.ended_at
       FROM outcomes o
-     WHERE j.id = o.job_id AND j.instance_id = o.instance_id AND j.status = 'running'
+     WHERE j.id = o.job_id AND j.status = 'running'
+       -- a monitor job ends with its monitor instance, not with a trigger's instance
+       AND CASE WHEN j.is_monitor THEN o.triggered_by IS NULL
+                ELSE j.instance_id = o.instance_id END
     RETURNING j.id, o.ord
 ),
 me AS (
