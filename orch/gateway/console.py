@@ -59,6 +59,7 @@ CLIENT_ROUTES = (
     "/instances/{tail:.+}",
     "/servers",
     "/events",
+    "/approvals",
 )
 """Paths the console's router draws; each answers index.html (unknown paths stay 404)."""
 

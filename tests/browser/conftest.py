@@ -105,7 +105,7 @@ COUNTER: dict[str, Any] = {
          "properties": {"parameters": [
              {"name": "Count", "type": "integer", "description": "How many"},
              {"name": "Loud", "type": "boolean", "default": False},
-             {"name": "When", "type": "datetime", "required": False},
+             {"name": "When", "type": "datetime", "default": "2024-01-01T00:00:00Z"},
          ]}},
         {"id": "say", "type": "run_program",
          "properties": {"program": "echo", "args": ["{start.Count} {start.Loud}"]}},
@@ -113,7 +113,23 @@ COUNTER: dict[str, Any] = {
     "links": [{"from": "start", "to": "say"}],
 }
 
-RUNBOOKS = [example("hello"), example("branching"), SLOW_HELLO, SLEEPER, COUNTER]
+APPROVAL: dict[str, Any] = {
+    "format": "orch.runbook/1",
+    "name": "Deploy with approval",
+    "folder": "/Console",
+    "description": "Asks a person before it goes on.",
+    "activities": [
+        {"id": "start", "type": "initialize_data", "properties": {"parameters": []}},
+        {"id": "ask", "type": "wait_for_approval", "name": "Ask the on-call",
+         "properties": {"message": "Deploy to production?", "timeout_seconds": 600}},
+        {"id": "deploy", "type": "run_program", "properties": {"program": "true", "args": []}},
+    ],
+    "links": [{"from": "start", "to": "ask"},
+              {"from": "ask", "to": "deploy",
+               "include": [{"data": "Decision", "op": "equals", "value": "approved"}]}],
+}
+
+RUNBOOKS = [example("hello"), example("branching"), SLOW_HELLO, SLEEPER, COUNTER, APPROVAL]
 
 
 @dataclass

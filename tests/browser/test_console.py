@@ -143,3 +143,19 @@ async def test_bad_parameters_show_their_message_next_to_the_field(page: Any,
     await expect(dialog).to_have_count(0)
     await expect(page.locator("tr[data-job-id]")).to_have_count(1)
     assert page.console_errors == []
+
+
+async def test_approve_a_waiting_approval_step(page: Any, console: Console) -> None:
+    job = await console.client.start_job("/Console/Deploy with approval", {})
+    await log_in(page)
+    await page.goto(f"/jobs/{job.id}")
+    approval = page.locator("li.approval")
+    await expect(approval).to_contain_text("Deploy to production?")
+    await approval.get_by_label("Comment").fill("go ahead")
+    await approval.get_by_role("button", name="Approve").click()
+    await expect(page.locator("h1 .badge")).to_have_text("success")
+    await expect(approval).to_have_count(0)
+    ask = page.locator('details.run[data-activity="ask"]')
+    await expect(ask).to_contain_text("approved")
+    await expect(page.locator('details.run[data-activity="deploy"] .badge')).to_have_text("success")
+    assert page.console_errors == []

@@ -12,6 +12,7 @@ import { jobView } from "./views/job.js";
 import { instanceView } from "./views/instance.js";
 import { serversView } from "./views/servers.js";
 import { eventsView } from "./views/events.js";
+import { approvalsView } from "./views/approvals.js";
 
 const ROUTES = [
   [/^\/login$/, loginView, null],
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^\/instances\/([0-9a-f-]{36})$/, instanceView, "jobs"],
   [/^\/servers$/, serversView, "servers"],
   [/^\/events$/, eventsView, "events"],
+  [/^\/approvals$/, approvalsView, "approvals"],
 ];
 
 const state = { me: null, rights: null, cleanup: null, seq: 0 };

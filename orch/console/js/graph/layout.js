@@ -10,7 +10,7 @@
 
 export const BOX_W = 168;
 export const BOX_H = 56;
-const GAP_X = 96;
+const GAP_X = 96; // between ranks; callers widen it to fit link labels
 const GAP_Y = 40;
 const DUMMY_H = 8;
 const SWEEPS = 12;
@@ -76,7 +76,7 @@ function barycenterSweep(layers, neighbours, from, to, step) {
  * layout({activities, links}) → {nodes: [{id, x, y, w, h, rank}], edges: [{from, to, link,
  * points: [{x, y}…]}], width, height, crossings}. x, y are box centres.
  */
-export function layout(doc) {
+export function layout(doc, { gapBefore = () => GAP_X } = {}) {
   const activities = doc.activities || [];
   const ids = activities.map((a) => a.id);
   const links = (doc.links || []).filter((l) => ids.includes(l.from) && ids.includes(l.to) && l.from !== l.to);
@@ -178,7 +178,15 @@ export function layout(doc) {
   if (!Number.isFinite(top)) { top = 0; bottom = 0; }
   const pad = 16;
   const offsetY = pad - top;
-  const xOf = (r) => pad + r * (BOX_W + GAP_X) + BOX_W / 2;
+  // Each column's gap fits the labels of the links entering it (gapBefore(link)).
+  const gaps = Array.from({ length: nRanks }, () => GAP_X);
+  for (const link of links) {
+    const r = rank.get(link.to);
+    gaps[r] = Math.max(gaps[r], gapBefore(link));
+  }
+  const left = [pad];
+  for (let r = 1; r < nRanks; r += 1) left.push(left[r - 1] + BOX_W + gaps[r]);
+  const xOf = (r) => left[r] + BOX_W / 2;
 
   const nodes = activities.map((a) => ({
     id: a.id, activity: a, rank: rank.get(a.id), x: xOf(rank.get(a.id)), y: y.get(a.id) + offsetY,
@@ -193,7 +201,7 @@ export function layout(doc) {
   return {
     nodes,
     edges,
-    width: pad * 2 + nRanks * BOX_W + Math.max(0, nRanks - 1) * GAP_X,
+    width: ids.length ? left[nRanks - 1] + BOX_W + pad : pad * 2,
     height: pad * 2 + (bottom - top),
     crossings: bestCrossings,
   };

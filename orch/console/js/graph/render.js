@@ -72,8 +72,15 @@ export function runSummary(runs) {
  * drawGraph(document, {runs, onSelect, selected}) → <figure> holding the SVG and a text
  * version of the graph for screen readers.
  */
+const LABEL_CHARS = 32;
+const CHAR_PX = 6.2;
+
 export function drawGraph(doc, { runs = null, onSelect = null, selected = null } = {}) {
-  const g = layout(doc);
+  // Labels sit just before their target box, where links into a rank are spread
+  // apart; the gap between ranks grows to fit the longest one.
+  const g = layout(doc, {
+    gapBefore: (link) => Math.round(Math.min(linkLabel(link).length, LABEL_CHARS) * CHAR_PX) + 48,
+  });
   const summary = runs ? runSummary(runs) : null;
   const arrow = uid("arrow");
   const arrowTaken = uid("arrow-taken");
@@ -106,11 +113,10 @@ export function drawGraph(doc, { runs = null, onSelect = null, selected = null }
       "marker-end": `url(#${taken ? arrowTaken : arrow})`, dataset: { from: e.from, to: e.to },
     }, s("title", null, title)));
     if (label) {
-      const a = points[0];
-      const b = points[1];
+      const end = points[points.length - 1];
       labelLayer.append(s("text", {
-        class: "link-label", x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 6, "text-anchor": "middle",
-      }, truncate(label, 30), s("title", null, label)));
+        class: ["link-label", taken && "taken"], x: end.x - 14, y: end.y - 7, "text-anchor": "end",
+      }, truncate(label, LABEL_CHARS), s("title", null, label)));
     }
   }
   const nodeLayer = s("g", { class: "nodes" });

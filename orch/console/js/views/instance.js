@@ -5,6 +5,7 @@ import { add, clear, h, replace } from "../dom.js";
 import { FINISHED, badge, between, duration, parseTime, shortId, time, toast } from "../format.js";
 import { coalescer } from "../live.js";
 import { drawGraph } from "../graph/render.js";
+import { approvalsBox } from "../parts/approvals.js";
 import { confirmDialog } from "../parts/confirm.js";
 
 export async function instanceView(ctx) {
@@ -20,11 +21,19 @@ function dataTable(rows, caption) {
     h("tbody", null, rows.map(([k, v]) => h("tr", null, h("th", { scope: "row" }, k), h("td", null, h("pre", null, v))))));
 }
 
+const COMMON = ["Status", "StartTime", "EndTime", "ActivityName", "ErrorSummary"];
+
+/** The activity's own fields first (in their order), then the common ones in a fixed order. */
+function orderedFields(item) {
+  const own = Object.keys(item).filter((k) => !COMMON.includes(k));
+  return [...own, ...COMMON.filter((k) => k in item)].map((k) => [k, item[k]]);
+}
+
 function publishedBlock(run) {
   const items = run.published || [];
   if (!items.length) return h("p", { class: "muted" }, "Published no items (the path below it is dead).");
   return items.map((item, i) => {
-    const entries = Object.entries(item);
+    const entries = orderedFields(item);
     const caption = items.length > 1 ? `Item ${i + 1} of ${items.length}` : "Published data";
     return h("div", { class: "item" }, items.length > 1 ? h("h4", null, caption) : null,
       entries.length ? dataTable(entries.map(([k, v]) => [k, String(v)]), caption) : h("p", { class: "muted" }, "No fields."));
@@ -91,6 +100,7 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
   const timelineBox = h("div");
   const runsBox = h("div");
   const childrenBox = h("div");
+  const approvals = approvalsBox(ctx, { instance: () => instance && instance.id, showJob: false, emptyText: "" });
   const logBox = h("div", { class: "log-box" });
   let logSupported = true;
 
@@ -281,7 +291,11 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
     drawHeader();
     drawGraphBox();
     drawRuns();
-    await loadLog();
+    if (instance && instance.status === "running") await Promise.all([loadLog(), approvals.load()]);
+    else {
+      clear(approvals.el);
+      await loadLog();
+    }
   });
   const refreshAll = () => reload("all").catch((e) => {
     if (e.name !== "AbortError") console.error(e);
@@ -290,7 +304,7 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
   drawHeader();
   drawGraphBox();
   drawRuns();
-  add(ctx.main, header,
+  add(ctx.main, header, approvals.el,
     h("section", { "aria-labelledby": "graph-h" }, h("h2", { id: "graph-h" }, "Path taken"),
       h("p", { class: "muted small" }, "Activities that ran are coloured by status; followed links are highlighted. Select an activity to see its runs."),
       graphBox),
@@ -299,6 +313,7 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
     h("section", { "aria-labelledby": "children-h" }, h("h2", { id: "children-h" }, "Child runbooks"), childrenBox),
     h("section", { "aria-labelledby": "log-h" }, h("h2", { id: "log-h" }, "Log"), logBox));
   await loadLog();
+  if (instance && instance.status === "running") await approvals.load().catch(() => {});
 
   ctx.onCleanup(ctx.live.subscribe({ job: job.id }, () => refreshAll()));
   ctx.onCleanup(ctx.live.onRefresh(refreshAll));
