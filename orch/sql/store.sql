@@ -199,11 +199,12 @@ SELECT i.id::text AS instance_id, i.job_id::text AS job_id, i.epoch, i.server,
  WHERE i.id = $1
 
 -- name: load_runs
--- $1 instance id; its recorded activity runs in start order
+-- $1 instance id; its recorded activity runs in start order (runs superseded
+-- by a resume of the failed instance are history, not state)
 SELECT run_id::text AS run_id, activity, parent_run::text AS parent_run, item, attempt,
        started_at, lineage, status, published, returned_data, ended_at, error
   FROM activity_runs
- WHERE instance_id = $1
+ WHERE instance_id = $1 AND superseded_at IS NULL
  ORDER BY seq
 
 -- name: variables_by_name
