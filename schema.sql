@@ -132,6 +132,8 @@ SELECT r.id, fs.position, fs.server_name, nearest.path
 -- status: up (claiming), draining (finishing its instances, claims nothing),
 -- maintenance (registered, claims nothing), down (heartbeat lapsed, marked by a
 -- peer), stopped (clean exit). Only 'up' with a fresh heartbeat is available.
+-- maintenance (the column): an operator's wish, kept across restarts; a server
+-- with it starts in status 'maintenance' (orch/db/servers.py).
 CREATE TABLE servers (
     name          text PRIMARY KEY,
     status        text NOT NULL CHECK (status IN
@@ -144,7 +146,8 @@ CREATE TABLE servers (
     started_at    timestamptz NOT NULL DEFAULT now(),
     heartbeat_at  timestamptz NOT NULL DEFAULT now(),
     activity_types  text[] NOT NULL DEFAULT '{}',  -- qualified types of its packs
-    pack_versions   jsonb NOT NULL DEFAULT '{}'    -- {"pack": "version"}
+    pack_versions   jsonb NOT NULL DEFAULT '{}',   -- {"pack": "version"}
+    maintenance     boolean NOT NULL DEFAULT false -- claim nothing, even after a restart
 );
 
 CREATE TABLE jobs (

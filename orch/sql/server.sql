@@ -3,13 +3,14 @@
 -- name: register_server
 -- $1 name, $2 host, $3 pid, $4 capacity, $5 packs (jsonb). Returns the status
 -- the server starts in: 'up', or 'maintenance' when an operator put it there
--- (maintenance outlives a restart; `orch server maintenance NAME off` ends it).
+-- (the maintenance flag outlives restarts; `orch server maintenance NAME off`
+-- clears it).
 WITH up AS (
     INSERT INTO servers (name, status, host, pid, capacity, running, packs, started_at,
                          heartbeat_at)
     VALUES ($1, 'up', $2, $3, $4, 0, $5, now(), now())
     ON CONFLICT (name) DO UPDATE
-       SET status = CASE WHEN servers.status = 'maintenance' THEN 'maintenance' ELSE 'up' END,
+       SET status = CASE WHEN servers.maintenance THEN 'maintenance' ELSE 'up' END,
            host = EXCLUDED.host, pid = EXCLUDED.pid,
            capacity = EXCLUDED.capacity, running = 0, packs = EXCLUDED.packs,
            started_at = now(), heartbeat_at = now()
@@ -50,22 +51,26 @@ SELECT count(*) FROM released
 -- Returns the server's status (null: row gone, register again) and the ids of
 -- those instances it no longer owns: taken over while it was paused or cut
 -- off, it must stop them without writing (their writes are fenced anyway).
--- A server marked down by a peer that is heard from again takes back the
--- status it believes it has, with a 'server' event saying so.
+-- A server marked down by a peer that is heard from again comes back
+-- 'draining' if it was draining, else as its maintenance flag says, with a
+-- 'server' event saying so.
 WITH was AS (
     SELECT status FROM servers WHERE name = $1
 ),
 me AS (
     UPDATE servers
        SET heartbeat_at = now(), running = $2,
-           status = CASE WHEN status = 'down' THEN $5 ELSE status END
+           status = CASE WHEN status <> 'down' THEN status
+                         WHEN $5 = 'draining' THEN 'draining'
+                         WHEN maintenance THEN 'maintenance'
+                         ELSE 'up' END
      WHERE name = $1
     RETURNING status
 ),
 back AS (
     INSERT INTO events (kind, status, server, data)
-    SELECT 'server', $5, $1, jsonb_build_object('after', 'down')
-      FROM was WHERE was.status = 'down'
+    SELECT 'server', me.status, $1, jsonb_build_object('after', 'down')
+      FROM was, me WHERE was.status = 'down'
 )
 SELECT (SELECT status FROM me) AS status,
        ARRAY(SELECT o.id::text
