@@ -10,13 +10,13 @@ SELECT name, value, default_value FROM counters WHERE name = $1
 -- $1 name, $2 action ('set', 'increment', 'decrement', 'reset'), $3 value.
 -- One statement: the row lock of the upsert makes concurrent changes queue.
 INSERT INTO counters AS c (name, value)
-VALUES ($1, CASE $2 WHEN 'set' THEN $3 WHEN 'increment' THEN $3
-                    WHEN 'decrement' THEN -$3 ELSE 0 END)
+VALUES ($1, CASE $2::text WHEN 'set' THEN $3::bigint WHEN 'increment' THEN $3::bigint
+                          WHEN 'decrement' THEN -$3::bigint ELSE 0 END)
 ON CONFLICT (name) DO UPDATE
-   SET value = CASE $2 WHEN 'set' THEN $3
-                       WHEN 'increment' THEN c.value + $3
-                       WHEN 'decrement' THEN c.value - $3
-                       ELSE c.default_value END,
+   SET value = CASE $2::text WHEN 'set' THEN $3::bigint
+                             WHEN 'increment' THEN c.value + $3::bigint
+                             WHEN 'decrement' THEN c.value - $3::bigint
+                             ELSE c.default_value END,
        updated_at = now()
 RETURNING name, value, default_value
 
