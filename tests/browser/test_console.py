@@ -73,7 +73,7 @@ async def test_start_from_the_form_and_watch_it_live(page: Any, console: Console
     await expect(greet).to_contain_text("Output")
     await expect(greet).to_contain_text("Hello, World!")
     await expect(page.get_by_role("heading", name="Returned data")).to_be_visible()
-    returned = page.locator("table.kv").filter(has_text="Greeting")
+    returned = page.locator('section[aria-labelledby="returned-h"] table.kv')
     await expect(returned).to_contain_text("Hello, World!")
     # The path taken is highlighted on the graph: every link was followed.
     await expect(page.locator("svg.graph path.link.taken")).to_have_count(3)

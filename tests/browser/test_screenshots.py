@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import ROOT, Console, log_in
+from tests.browser.conftest import ROOT, RUNBOOKS, Console, log_in
 
 pytestmark = [pytest.mark.timeout(300)]
 
@@ -44,6 +44,7 @@ async def test_screenshots(page: Any, console: Console) -> None:
     for job in (hello, branching):
         await _finished(console, job.id)
     await client.start_job("/Console/Sleeper", {})
+    await client.start_job("/Console/Deploy with approval", {})
 
     async def shot(name: str) -> None:
         await page.wait_for_timeout(300)  # let the fonts and the toast settle
@@ -53,7 +54,7 @@ async def test_screenshots(page: Any, console: Console) -> None:
     await page.get_by_role("button", name="Log in").wait_for()
     await shot("login")
     await log_in(page)
-    await expect(page.locator(".runbook-list tbody tr")).to_have_count(5)
+    await expect(page.locator(".runbook-list tbody tr")).to_have_count(len(RUNBOOKS))
     await shot("runbooks")
 
     await page.goto(f"/runbooks/{console.runbooks['/Examples/Branching']}")
@@ -68,13 +69,17 @@ async def test_screenshots(page: Any, console: Console) -> None:
     await dialog.get_by_role("button", name="Cancel").click()
 
     await page.goto("/jobs")
-    await expect(page.locator("tr[data-job-id]")).to_have_count(5)
+    await expect(page.locator("tr[data-job-id]")).to_have_count(6)
     await shot("jobs")
 
     job = await client.get_job(branching.id)
     await page.goto(f"/instances/{job.instance_id}")
     await expect(page.locator("details.run")).to_have_count(3)
     await shot("instance")
+
+    await page.goto("/approvals")
+    await expect(page.locator("li.approval")).to_have_count(1)
+    await shot("approvals")
 
     await page.goto("/servers")
     await expect(page.locator("tr[data-server]")).to_have_count(1)
@@ -85,5 +90,5 @@ async def test_screenshots(page: Any, console: Console) -> None:
     await expect(page.locator("details.run")).to_have_count(3)
     await page.screenshot(path=str(out / "phone-instance.png"))
     await page.goto("/runbooks")
-    await expect(page.locator(".runbook-list tbody tr")).to_have_count(5)
+    await expect(page.locator(".runbook-list tbody tr")).to_have_count(len(RUNBOOKS))
     await page.screenshot(path=str(out / "phone-runbooks.png"))

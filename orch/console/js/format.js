@@ -7,7 +7,8 @@ export const JOB_STATUSES = ["queued", "running", "success", "warning", "failed"
 const STATUS_TEXT = {
   queued: "queued", running: "running", success: "success", warning: "warning",
   failed: "failed", stopped: "stopped", interrupted: "interrupted", up: "up", down: "down",
-  draining: "draining", maintenance: "maintenance", unknown: "unknown",
+  draining: "draining", maintenance: "maintenance", pending: "pending", approved: "approved",
+  rejected: "rejected", expired: "expired", unknown: "unknown",
 };
 
 /** A status badge: colour plus the word (colour is never the only signal). */
@@ -32,6 +33,16 @@ export function time(text) {
   const t = parseTime(text);
   if (t === null) return h("span", { class: "muted" }, "—");
   return h("time", { datetime: text, title: new Date(t).toISOString() }, dateFmt.format(t));
+}
+
+/** A <time> showing the local clock with milliseconds (log lines). */
+export function clock(text) {
+  const t = parseTime(text);
+  if (t === null) return h("span", { class: "muted" }, "—");
+  const d = new Date(t);
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  return h("time", { datetime: text, title: d.toISOString() },
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`);
 }
 
 export function duration(ms) {

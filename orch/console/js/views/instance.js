@@ -2,7 +2,7 @@
 // each run's published data and errors, child jobs, the log; follows live while running.
 import { apiCapabilities, get, isMissingRoute, post } from "../api.js";
 import { add, clear, h, replace } from "../dom.js";
-import { FINISHED, badge, between, duration, parseTime, shortId, time, toast } from "../format.js";
+import { FINISHED, badge, between, clock, duration, parseTime, shortId, time, toast } from "../format.js";
 import { coalescer } from "../live.js";
 import { drawGraph } from "../graph/render.js";
 import { approvalsBox } from "../parts/approvals.js";
@@ -239,7 +239,7 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
     }
     const atBottom = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 4;
     replace(logBox, h("ol", { class: "log" }, lines.map((l) => h("li", { class: l.stream ? `stream-${l.stream}` : null },
-      h("span", { class: "log-time" }, l.at || l.time ? time(l.at || l.time) : ""),
+      h("span", { class: "log-time" }, l.at || l.time ? clock(l.at || l.time) : ""),
       h("span", { class: "log-src" }, l.activity ? names.get(l.activity) || l.activity : "", l.stream ? ` ${l.stream}` : ""),
       h("span", { class: "log-text" }, l.text ?? l.line ?? l.message ?? JSON.stringify(l))))));
     if (atBottom) logBox.scrollTop = logBox.scrollHeight;
