@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from orch.db.bootstrap import hash_password
 from tests.browser.conftest import Console, log_in
 
 pytestmark = pytest.mark.timeout(180)
@@ -159,3 +160,35 @@ async def test_approve_a_waiting_approval_step(page: Any, console: Console) -> N
     await expect(ask).to_contain_text("approved")
     await expect(page.locator('details.run[data-activity="deploy"] .badge')).to_have_text("success")
     assert page.console_errors == []
+
+
+async def test_an_operator_without_a_grant_sees_no_runbook(page: Any, console: Console) -> None:
+    """Whatever the permission model answers (a 403 for the list, or a list filtered to
+    the caller's grants), an operator granted nothing sees no runbook and no Start."""
+    await console.pool.execute(
+        "INSERT INTO users (id, name, password_hash) VALUES (gen_random_uuid(), 'olga', $1)",
+        hash_password("olga-password"),
+    )
+    await log_in(page, "olga", "olga-password")
+    await expect(page.locator("#who-name")).to_have_text("olga")
+    await expect(page.locator(".runbook-list")).to_contain_text("No runbooks")
+    await expect(page.get_by_role("link", name="Hello", exact=True)).to_have_count(0)
+    await page.goto(f"/runbooks/{console.runbooks['/Examples/Hello']}")
+    await expect(page.get_by_role("heading", name="Not available")).to_be_visible()
+    await expect(page.get_by_role("button", name="Start", exact=True)).to_have_count(0)
+    assert page.console_errors == []
+
+
+async def test_keyboard_selects_an_activity_on_the_graph(page: Any, console: Console) -> None:
+    job = await console.client.start_job("/Examples/Hello", {"Name": "keys"})
+    await log_in(page)
+    await page.goto(f"/jobs/{job.id}")
+    await expect(page.locator("h1 .badge")).to_have_text("success")
+    node = page.locator('svg.graph .node[data-activity="greet"]')
+    await node.focus()
+    await page.keyboard.press("Enter")
+    await expect(node).to_have_class(re.compile(r"\bselected\b"))
+    greet = page.locator('details.run[data-activity="greet"]')
+    await expect(greet).to_have_attribute("open", "")
+    await expect(greet.locator("summary")).to_be_focused()
+    await expect(greet).to_contain_text("Hello, keys!")

@@ -112,6 +112,16 @@ async function render() {
   } catch (e) {
     if (e.name === "AbortError" || !ctx.isCurrent()) return;
     if (e.status === 401) return;
+    if (e.status === 403 || e.status === 404) {
+      // The API shows operators only what they were granted: say so plainly.
+      clear(main);
+      document.title = "Not available · orch";
+      main.append(h("h1", null, "Not available"),
+        h("p", { role: "alert" }, e.status === 404 ? "This does not exist, or you may not see it." : "You may not see this."),
+        h("p", null, h("a", { href: "/runbooks" }, "Back to the runbooks")));
+      focusHeading();
+      return;
+    }
     console.error(e);
     main.append(h("p", { class: "error", role: "alert" }, `Could not show this page: ${e.message}`));
   }
