@@ -19,9 +19,11 @@ def cli() -> None:
 COMMAND_MODULES = (
     "orch.cli.checkin",
     "orch.cli.db",
+    "orch.cli.deploy",
     "orch.cli.diff",
     "orch.cli.gateway",
     "orch.cli.job",
+    "orch.cli.packs",
     "orch.cli.runbook",
     "orch.cli.server",
     "orch.cli.tester",
