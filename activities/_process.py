@@ -16,7 +16,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from orch.sdk import ActivityError
+from orch.sdk import ActivityError, Context
 
 DEFAULT_MAX_OUTPUT = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -92,6 +92,20 @@ async def capture(stream: ByteStream, limit: int, on_line: LineSink | None = Non
     if dropped:
         text += f"\n[output truncated: {dropped} more bytes]"
     return text
+
+
+def log_sinks(ctx: Context) -> tuple[LineSink | None, LineSink | None]:
+    """Line callbacks sending stdout and stderr to the instance log, when there is one."""
+    if not ctx.streams_log:
+        return None, None
+
+    def out(line: str) -> None:
+        ctx.write_log(line, "stdout")
+
+    def err(line: str) -> None:
+        ctx.write_log(line, "stderr")
+
+    return out, err
 
 
 def _line_text(raw: bytes | bytearray) -> str:

@@ -68,12 +68,13 @@ async def run_program(ctx: Context, inputs: RunProgramInputs) -> list[dict[str, 
     limit = max(0, inputs.max_output_bytes)
     try:
         assert proc.stdout is not None and proc.stderr is not None
+        out_sink, err_sink = _process.log_sinks(ctx)
         async with asyncio.TaskGroup() as tg:
             out_task = tg.create_task(
-                _process.capture(proc.stdout, limit), name=f"{ctx.run_id}/stdout"
+                _process.capture(proc.stdout, limit, out_sink), name=f"{ctx.run_id}/stdout"
             )
             err_task = tg.create_task(
-                _process.capture(proc.stderr, limit), name=f"{ctx.run_id}/stderr"
+                _process.capture(proc.stderr, limit, err_sink), name=f"{ctx.run_id}/stderr"
             )
         code = await proc.wait()
     except BaseException:

@@ -103,15 +103,20 @@ async def run_script(ctx: Context, inputs: RunScriptInputs) -> ScriptResult:
 async def _run(ctx: Context, inputs: RunScriptInputs, argv: list[str]) -> ScriptResult:
     proc = await _process.start(argv, env=inputs.env, cwd=inputs.cwd)
     ctx.log.debug("script started", interpreter=inputs.interpreter, pid=proc.pid)
-    out_sink = err_sink = None
+    out_sink, err_sink = _process.log_sinks(ctx)
     if inputs.log_output:
         log = ctx.log
+        to_log_out, to_log_err = out_sink, err_sink
 
         def out_sink(line: str) -> None:
             log.info("script output", stream="stdout", line=line)
+            if to_log_out is not None:
+                to_log_out(line)
 
         def err_sink(line: str) -> None:
             log.info("script output", stream="stderr", line=line)
+            if to_log_err is not None:
+                to_log_err(line)
 
     timed_out = False
     try:

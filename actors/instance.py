@@ -63,7 +63,7 @@ from actors.store import (
 )
 from orch.document import CompiledRunbook, DocumentInvalid, load
 from orch.sdk import Context, InstanceInfo, Registry, convert_inputs, error_summary, to_items
-from orch.sdk.context import ChildJob
+from orch.sdk.context import ChildJob, LogSink
 from orch.sdk.services import Services, TriggerSink
 
 _FAILED = frozenset({"failed", "interrupted", "stopped"})
@@ -131,12 +131,14 @@ class InstanceActor:
         start_data: list[Item] | None = None,
         services: Services | None = None,
         triggers: TriggerSink | None = None,
+        log_sink: LogSink | None = None,
     ) -> None:
         """``start_data``: published items of the starting activity, given instead
         of running it — a monitor's trigger starting an instance of the rest of
         its runbook. The start run is recorded with them as a successful run.
         ``services``: what ``ctx.services`` offers (counters, variables…);
-        ``triggers``: where a monitor starting this runbook sends its triggers."""
+        ``triggers``: where a monitor starting this runbook sends its triggers;
+        ``log_sink``: where ``ctx.write_log`` lines go (the instance log)."""
         self.plan = plan
         self._ref = plan.ref
         self._store = store
@@ -151,6 +153,7 @@ class InstanceActor:
         self._start_data = start_data
         self._services = services
         self._triggers = triggers
+        self._log_sink = log_sink
         self._job_id = plan.ref.job_id
         self._instance_id = plan.ref.instance_id
         self._id_prefix = str(uuid.uuid4())[:24]
@@ -261,6 +264,7 @@ class InstanceActor:
             runbooks=_Children(launcher, plan.ref) if launcher is not None else None,
             services=self._services,
             triggers=self._triggers,
+            log_sink=self._log_sink,
         )
 
     def _new_id(self) -> str:

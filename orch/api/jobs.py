@@ -55,8 +55,30 @@ class ListJobsQuery(Query, kw_only=True):
     runbook: str | None = None
     """A runbook id or path."""
     status: JobStatus | None = None
+    server: str | None = None
+    """Jobs claimed by this runbook server."""
+    since: datetime | None = None
+    """Created at or after this time."""
+    until: datetime | None = None
+    """Created before this time."""
     cursor: Cursor | None = None
     limit: Limit = 100
+
+
+class RerunQuery(Query, kw_only=True):
+    version: Literal["same", "latest"] = "same"
+    """``same``: the job's runbook version; ``latest``: the current one."""
+
+
+class ChildJob(Response, kw_only=True):
+    """A job an ``invoke_runbook`` run of the instance started."""
+
+    id: Id
+    runbook_id: Id
+    runbook_path: str
+    status: JobStatus
+    created_at: datetime
+    ended_at: datetime | None
 
 
 class ActivityRun(Response, kw_only=True):
@@ -85,3 +107,5 @@ class Instance(Response, kw_only=True):
     error: str | None
     activity_runs: list[ActivityRun]
     """Every run, in the order they started."""
+    child_jobs: list[ChildJob]
+    """Jobs its activities started (``invoke_runbook``), oldest first."""

@@ -28,6 +28,7 @@ ERROR_TEXT = {
     404: "Unknown, or not visible to the caller",
     409: "Conflicts with the current state",
     413: "Request body too large",
+    415: "The body is not `application/json`",
     422: "Well-formed but invalid document or body; `error.path` names the fault",
 }
 
@@ -55,6 +56,12 @@ class Operation:
     """Other statuses answered with the ``response`` body (e.g. /health's 503)."""
     public: bool = False
     tags: tuple[str, ...] = ()
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Request headers it reads: name → ``{"description", "schema"}``."""
+    description: str = ""
+    messages: tuple[Any, Any] | None = None
+    """A websocket's (client → server, server → client) message types, described
+    under the ``x-websocket`` extension."""
 
 
 def _path_parameters(op: Operation) -> list[dict[str, Any]]:
@@ -73,8 +80,27 @@ def _query_parameters(op: Operation) -> list[dict[str, Any]]:
     struct_schema = components[name]
     required = set(struct_schema.get("required", ()))
     return [
-        {"name": key, "in": "query", "required": key in required, "schema": prop}
+        {"name": key, "in": "query", "required": key in required, "schema": _not_null(prop)}
         for key, prop in struct_schema.get("properties", {}).items()
+    ]
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or text, never null: drop the null branch of ``X | None``."""
+    options = schema.get("anyOf")
+    if options is None:
+        return schema
+    kept = [o for o in options if o != {"type": "null"}]
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {**rest, "anyOf": kept}
+
+
+def _header_parameters(op: Operation) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "header", "required": False, **spec}
+        for name, spec in op.headers.items()
     ]
 
 
@@ -87,7 +113,7 @@ def build(operations: Iterable[Operation], *, title: str = "orch") -> dict[str, 
     ops = list(operations)
     types: list[Any] = [ErrorBody]
     for op in ops:
-        types += [t for t in (op.body, op.response) if t is not None]
+        types += [t for t in (op.body, op.response, *(op.messages or ())) if t is not None]
     schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
     ref = dict(zip((_type_key(t) for t in types), schemas, strict=True))
     error_ref = ref[_type_key(ErrorBody)]
@@ -101,16 +127,22 @@ def build(operations: Iterable[Operation], *, title: str = "orch") -> dict[str, 
         responses[str(op.status)] = ok
         for code in op.alt_statuses:
             responses[str(code)] = {**ok, "description": f"{op.summary} ({code})"}
-        for code in sorted({*op.errors, *(() if op.public else (401,))}):
+        body_errors = (413, 415) if op.body is not None else ()
+        for code in sorted({*op.errors, *body_errors, *(() if op.public else (401,))}):
             responses[str(code)] = {"description": ERROR_TEXT[code], "content": _json(error_ref)}
         entry: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,
-            "parameters": _path_parameters(op) + _query_parameters(op),
+            "parameters": _path_parameters(op) + _query_parameters(op) + _header_parameters(op),
             "responses": responses,
         }
         if op.tags:
             entry["tags"] = list(op.tags)
+        if op.description:
+            entry["description"] = op.description
+        if op.messages is not None:
+            send, receive = (ref[_type_key(t)] for t in op.messages)
+            entry["x-websocket"] = {"send": send, "receive": receive}
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": _json(ref[_type_key(op.body)])}
         if op.public:

@@ -17,6 +17,7 @@ from orch.gateway.auth import auth_middleware
 from orch.gateway.console import add_console_routes
 from orch.gateway.errors import error_middleware
 from orch.gateway.keys import OPENAPI, POOL, PUBLIC_ROUTES, REGISTRY, SETTINGS
+from orch.gateway.live import install_live
 from orch.gateway.routes import ROUTES
 from orch.sdk.registry import Registry, default_registry
 
@@ -43,5 +44,6 @@ def make_app(
         )
     app[PUBLIC_ROUTES] = frozenset(op.operation_id for op, _ in ROUTES if op.public)
     app[OPENAPI] = encode(build(op for op, _ in ROUTES))
+    install_live(app)
     add_console_routes(app)
     return app

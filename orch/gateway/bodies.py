@@ -15,7 +15,7 @@ import msgspec
 from aiohttp import web
 
 from orch.api import encode
-from orch.gateway.errors import BadRequest, Invalid, NotFoundError
+from orch.gateway.errors import BadRequest, Invalid, NotFoundError, UnsupportedMediaType
 
 T = TypeVar("T")
 
@@ -37,7 +37,17 @@ def split_validation_error(exc: msgspec.ValidationError) -> tuple[str, str]:
     return message, path
 
 
+def is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
 async def read_bytes(request: web.Request) -> bytes:
+    if not is_json(request.content_type):
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {request.content_type}"
+        )
     body = await request.read()
     if not body.strip():
         raise BadRequest("expected a JSON body", code="empty-body")

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from orch.api import ErrorBody, ErrorDetail, Fault, encode
@@ -75,6 +76,11 @@ class Invalid(HttpError):
     code = "invalid-body"
 
 
+class UnsupportedMediaType(HttpError):
+    status = 415
+    code = "unsupported-media-type"
+
+
 def error_response(
     status: int,
     code: str,
@@ -127,6 +133,9 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return error_response(404, "not-found", e.message, path=e.path)
     except Conflict as e:
         return error_response(409, "conflict", e.message, path=e.path)
+    except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as e:
+        # A concurrent change interfered (e.g. a folder moved during a check-in).
+        return error_response(409, "concurrent-change", f"{e}; retry the request")
     except web.HTTPException as e:
         if e.status < 400:
             raise

@@ -1,26 +1,28 @@
-"""Job and instance routes: start (by id or path), read, list, stop."""
+"""Job and instance routes: start (by id or path), re-run, read, list, stop."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
+import msgspec
 from aiohttp import web
 
-from orch.api import Fault, JobList, ListJobsQuery, StartJob
-from orch.db.jobs import create_job, request_stop, resolve_runbook
-from orch.document.faults import DocumentInvalid
-from orch.gateway import reads
+from orch.api import JobList, ListJobsQuery, StartJob
+from orch.api.jobs import RerunQuery
+from orch.db.jobs import request_stop, resolve_runbook
+from orch.gateway import reads, starts
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
 from orch.gateway.errors import Invalid, NotFoundError
-from orch.gateway.keys import POOL, REGISTRY
+from orch.gateway.keys import POOL
 from orch.sql import Q
 
 
 async def start_job(request: web.Request) -> web.Response:
     body = await read_json(request, StartJob)
+    starts.idempotency_key(request)  # a malformed key is a 422 before any work
     async with request.app[POOL].acquire() as conn:
         runbook = await resolve_runbook(conn, body.runbook)
         if runbook is None:
@@ -29,22 +31,29 @@ async def start_job(request: web.Request) -> web.Response:
         if body.server is not None and not await conn.fetchval(Q.api_server_exists, body.server):
             raise Invalid(f"no runbook server named {body.server!r}", path="$.server",
                           code="unknown-server")
-        try:
-            created = await create_job(
-                conn,
-                runbook=runbook,
-                parameters=body.parameters,
-                created_by=principal.user_id,
-                target_server=body.server,
-                registry=request.app[REGISTRY],
-            )
-        except DocumentInvalid as e:
-            faults = [Fault(path=f.path, message=f.message, code=f.code) for f in e.faults]
-            raise Invalid(e.message, path=e.path, faults=faults,
-                          code="invalid-parameters") from None
-        job = await reads.get_job(conn, created.id)
-    assert job is not None
-    return json_response(job, 201, headers={"Location": f"/api/v1/jobs/{job.id}"})
+        digest = starts.request_digest("start", msgspec.to_builtins(body))
+        return await starts.start(request, conn, runbook=runbook, parameters=body.parameters,
+                                  server=body.server, principal=principal, digest=digest)
+
+
+async def rerun_job(request: web.Request) -> web.Response:
+    job_id = path_uuid(request)
+    query = read_query(request, RerunQuery)
+    starts.idempotency_key(request)
+    async with request.app[POOL].acquire() as conn:
+        origin = await conn.fetchrow(Q.api_job_origin, job_id)
+        if origin is None:
+            raise NotFoundError(f"no job {job_id}")
+        principal = authorize(request, "start", origin["path"])
+        runbook = await resolve_runbook(conn, origin["runbook_id"])
+        assert runbook is not None  # jobs go with their runbook (ON DELETE CASCADE)
+        if query.version == "same":
+            runbook = msgspec.structs.replace(runbook, current_version=origin["runbook_version"])
+        digest = starts.request_digest("rerun", str(job_id), query.version)
+        return await starts.start(request, conn, runbook=runbook,
+                                  parameters=dict(origin["parameters"]),
+                                  server=origin["target_server"], principal=principal,
+                                  digest=digest)
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -59,6 +68,8 @@ async def get_job(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     query = read_query(request, ListJobsQuery)
+    if query.since is not None and query.until is not None and query.since > query.until:
+        raise Invalid("since is after until", path="$.since", code="invalid-query")
     after = decode_cursor(query.cursor, tuple[datetime, UUID])
     async with request.app[POOL].acquire() as conn:
         runbook_id = None
@@ -71,7 +82,8 @@ async def list_jobs(request: web.Request) -> web.Response:
             runbook_id, target = runbook.id, runbook.path
         authorize(request, "view", target)
         rows = await reads.list_jobs(
-            conn, runbook_id=runbook_id, status=query.status, after=after, limit=query.limit + 1
+            conn, runbook_id=runbook_id, status=query.status, server=query.server,
+            since=query.since, until=query.until, after=after, limit=query.limit + 1,
         )
     items = rows[: query.limit]
     next_cursor = None

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from orch.api import ActivityRun, Instance, Job
+from orch.api.jobs import ChildJob
 from orch.sql import Q
 
 
@@ -22,24 +23,33 @@ async def list_jobs(
     *,
     runbook_id: uuid.UUID | str | None,
     status: str | None,
+    server: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Job]:
     """Newest first; ``after`` is the (created_at, id) of the previous page's last job."""
     created, last_id = after if after is not None else (None, None)
-    rows = await conn.fetch(Q.api_jobs_page, runbook_id, status, created, last_id, limit)
+    rows = await conn.fetch(Q.api_jobs_filtered, runbook_id, status, server, since, until,
+                            created, last_id, limit)
     return [msgspec.convert(dict(r), Job) for r in rows]
 
 
 async def get_instance(conn: asyncpg.Connection, instance_id: uuid.UUID) -> Instance | None:
-    """The instance with every activity run in the order they started."""
+    """The instance with every activity run in the order they started, and its child jobs."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         row = await conn.fetchrow(Q.api_instance, instance_id)
         if row is None:
             return None
         runs = await conn.fetch(Q.api_activity_runs, instance_id)
+        children = await conn.fetch(Q.api_instance_children, row["job_id"], instance_id)
     return msgspec.convert(
-        {**dict(row), "activity_runs": [msgspec.convert(dict(r), ActivityRun) for r in runs]},
+        {
+            **dict(row),
+            "activity_runs": [msgspec.convert(dict(r), ActivityRun) for r in runs],
+            "child_jobs": [msgspec.convert(dict(c), ChildJob) for c in children],
+        },
         Instance,
     )
 

@@ -26,7 +26,8 @@ from orch.api import (
     StartJob,
 )
 from orch.document.model import Runbook as RunbookDocument
-from orch.gateway import jobs, meta, routes_import, runbooks, session
+from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, session
+from orch.gateway.starts import IDEMPOTENCY_PARAM
 from orch.gateway.state import ROUTES as STATE_ROUTES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,7 +82,7 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
         Operation("POST", f"{API}/jobs", "start_job",
                   "Start a job of a runbook (by id or path) with parameters",
                   body=StartJob, response=Job, status=201, errors=(400, 403, 404, 409, 422),
-                  tags=("jobs",)),
+                  headers=IDEMPOTENCY_PARAM, tags=("jobs",)),
         jobs.start_job,
     ),
     (
@@ -107,6 +108,7 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
         jobs.get_instance,
     ),
     *routes_import.ROUTES,
+    *routes_web.ROUTES,
     *session.ROUTES,
     *STATE_ROUTES,
 )

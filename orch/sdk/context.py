@@ -52,12 +52,26 @@ class VariableLookup(Protocol):
     async def get_variables(self, names: frozenset[str]) -> dict[str, str]: ...
 
 
+LOG_STREAMS = frozenset({"log", "stdout", "stderr"})
+
+
+class LogSink(Protocol):
+    """Where the instance log goes (the runbook server writes it to the database in batches).
+
+    ``write`` must not block: it is called from activities, once per line.
+    """
+
+    def write(self, instance_id: str, run_id: str, activity: str, stream: str,
+              text: str) -> None: ...
+
+
 class InstanceInfo:
     """Per-instance facts shared by the contexts of all its runs."""
 
     __slots__ = (
         "instance_id",
         "job_id",
+        "log_sink",
         "parameters",
         "returns",
         "runbook_id",
@@ -87,6 +101,7 @@ class InstanceInfo:
         runbooks: RunbookLauncher | None = None,
         services: Services | None = None,
         triggers: TriggerSink | None = None,
+        log_sink: LogSink | None = None,
     ) -> None:
         self.job_id = job_id
         self.instance_id = instance_id
@@ -104,6 +119,8 @@ class InstanceInfo:
         """Counters, variables, schedules, approvals, webhooks (``ctx.services``)."""
         self.triggers = triggers
         """Where a monitor's triggers go (None: this runtime runs no monitors)."""
+        self.log_sink = log_sink
+        """Where ``Context.write_log`` lines go (None: to the structured log only)."""
 
 
 Arrivals = Callable[[str], Sequence[Item]]
@@ -211,6 +228,27 @@ class Context:
         """Report how far the activity got (logged, and kept as the run's last progress)."""
         self.progress_message = message
         self.log.info("progress", message=message)
+
+    def write_log(self, text: str, stream: str = "log") -> None:
+        """Add ``text`` to the instance log (``GET /api/v1/instances/{id}/log``).
+
+        ``stream`` is ``log`` (what the activity has to say), ``stdout`` or
+        ``stderr`` (a program's output, line by line as it streams). Without
+        an instance log (tests, the Runbook Tester) the line goes to the
+        structured log at debug level.
+        """
+        if stream not in LOG_STREAMS:
+            raise ValueError(f"stream must be one of {sorted(LOG_STREAMS)}, not {stream!r}")
+        sink = self.info.log_sink
+        if sink is None:
+            self.log.debug("instance log", stream=stream, text=text)
+            return
+        sink.write(self.info.instance_id, self.run_id, self.activity_id, stream, text)
+
+    @property
+    def streams_log(self) -> bool:
+        """Whether ``write_log`` reaches an instance log (worth streaming output into)."""
+        return self.info.log_sink is not None
 
     def _add(self, message: str) -> None:
         if self._messages is None:

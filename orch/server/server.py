@@ -41,6 +41,7 @@ import asyncpg
 from actors.store import InstanceOutcome, InstancePlan, InstanceRef
 from orch.config import Settings
 from orch.db.connect import create_pool
+from orch.db.instance_log import InstanceLogWriter
 from orch.db.jobs import cached_version, pinned_version
 from orch.db.launcher import JobWaiters, PgLauncher
 from orch.db.packs import report_packs, server_report
@@ -145,6 +146,7 @@ class RunbookServer:
             pool, self.name, max_batch=s.commit_batch, max_inflight=s.commit_inflight,
             running_count=lambda: self.running_count,
         )
+        self.log_writer = InstanceLogWriter(pool)
         self.waiters = JobWaiters(pool)
         self.store = PgStore(pool, self.writer)
         self.launcher = PgLauncher(pool, self.waiters, registry=self.registry)
@@ -176,6 +178,7 @@ class RunbookServer:
                 tg.create_task(self._reasons_loop(), name=f"{self.name}:waiting-reasons"),
                 tg.create_task(self._stop_loop(), name=f"{self.name}:stops"),
             ]
+            log_task = tg.create_task(self.log_writer.run(), name=f"{self.name}:instance-log")
             claimer = tg.create_task(self._claimer(), name=f"{self.name}:claimer")
             await _first(self.listener.connected.wait(), self._shutdown.wait())
             if ready is not None and self.listener.connected.is_set():
@@ -190,6 +193,8 @@ class RunbookServer:
                 task.cancel()
             self.writer.close()
             await writer_task
+            self.log_writer.close()
+            await log_task
         async with self._tolerate("final status"), pool.acquire() as conn:
             await conn.execute(Q.set_server_status, self.name, "stopped", 0)
         log.info("runbook server stopped", server=self.name)
@@ -417,6 +422,7 @@ class RunbookServer:
                     variables=self.variables,
                     services=self.services,
                     triggers=triggers,
+                    log_sink=self.log_writer,
                 )
                 entry.actor = actor
                 if entry.stop_requested:

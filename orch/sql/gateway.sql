@@ -48,37 +48,6 @@ SELECT j.id::text AS id,
   LEFT JOIN users u ON u.id = j.created_by
  WHERE j.id = $1;
 
--- name: api_jobs_page
--- $1: runbook id or null (any), $2: status or null (any),
--- $3: created_at of the previous page's last job or null (first page), $4: its id, $5: page size
-SELECT j.id::text AS id,
-       j.runbook_id::text AS runbook_id,
-       r.path AS runbook_path,
-       j.runbook_version,
-       j.status,
-       j.parameters,
-       j.returned_data,
-       j.created_at,
-       j.started_at,
-       j.ended_at,
-       j.claimed_by AS server,
-       j.instance_id::text AS instance_id,
-       ARRAY(SELECT i.id::text FROM instances i
-              WHERE i.job_id = j.id ORDER BY i.started_at, i.id) AS instance_ids,
-       j.waiting_reason,
-       j.stop_requested_at,
-       j.target_server,
-       u.name AS created_by,
-       j.parent_job_id::text AS parent_job_id
-  FROM jobs j
-  JOIN runbooks r ON r.id = j.runbook_id
-  LEFT JOIN users u ON u.id = j.created_by
- WHERE ($1::uuid IS NULL OR j.runbook_id = $1::uuid)
-   AND ($2::text IS NULL OR j.status = $2::text)
-   AND ($3::timestamptz IS NULL OR (j.created_at, j.id) < ($3::timestamptz, $4::uuid))
- ORDER BY j.created_at DESC, j.id DESC
- LIMIT $5;
-
 -- name: api_server_exists
 -- $1: runbook server name
 SELECT EXISTS (SELECT 1 FROM servers WHERE name = $1);

@@ -34,4 +34,4 @@ async def test_refs_resolve_and_security(api: Api) -> None:
     assert "security" not in start  # the global bearer requirement applies
     assert {"201", "400", "401", "404", "422"} <= set(start["responses"])
     params = {p["name"] for p in spec["paths"]["/api/v1/jobs"]["get"]["parameters"]}
-    assert params == {"runbook", "status", "cursor", "limit"}
+    assert params == {"runbook", "status", "server", "since", "until", "cursor", "limit"}

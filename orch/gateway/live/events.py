@@ -1,0 +1,49 @@
+"""Events as the feed carries them: encoded once, routed by runbook and job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from orch.api.live import LiveEvent
+
+FEED_KINDS = frozenset({"job", "instance", "activity"})
+"""Kinds the live feed delivers (server and audit events are only in GET /events)."""
+
+_encoder = msgspec.json.Encoder()
+
+
+class FeedEvent:
+    """One event, its JSON encoded once for every subscriber."""
+
+    __slots__ = ("job_id", "json", "runbook_id", "seq")
+
+    def __init__(self, seq: int, runbook_id: str | None, job_id: str | None, json: bytes) -> None:
+        self.seq = seq
+        self.runbook_id = runbook_id
+        self.job_id = job_id
+        self.json = json
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> FeedEvent:
+        event = LiveEvent(
+            seq=row["seq"], kind=row["kind"], at=row["at"], runbook_id=row["runbook_id"],
+            job_id=row["job_id"], instance_id=row["instance_id"], activity=row["activity"],
+            run_id=row["run_id"], status=row["status"], server=row["server"],
+            error=row["error"],
+        )  # fmt: skip
+        return cls(event.seq, event.runbook_id, event.job_id, _encoder.encode(event))
+
+
+def events_frame(subscription_json: bytes, events: list[FeedEvent]) -> bytes:
+    """``{"type":"events","subscription":…,"events":[…]}`` — as ``EventsFrame`` encodes it."""
+    return b"".join((
+        b'{"type":"events","subscription":', subscription_json, b',"events":[',
+        b",".join(e.json for e in events), b"]}",
+    ))  # fmt: skip
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
