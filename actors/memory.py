@@ -30,6 +30,9 @@ from actors.store import (
 from orch.document import CompiledRunbook, Runbook, decode_document, load, parse_parameters
 from orch.errors import NotFound
 from orch.sdk import Registry, default_registry
+from orch.sdk.local import MemoryVariables as SdkVariables
+from orch.sdk.local import memory_services
+from orch.sdk.services import Services
 
 Document = bytes | str | Mapping[str, Any] | Runbook
 JobStatus = Literal["queued", "running", "success", "warning", "failed", "stopped"]
@@ -215,12 +218,14 @@ class MemoryLauncher:
         events: EventSink | None = None,
         variables: MemoryVariables | None = None,
         options: RuntimeOptions | None = None,
+        services: Services | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.events = events
         self.variables = variables
         self.options = options
+        self.services = services
         self._documents: dict[str, bytes] = {}
         self._by_id: dict[str, str] = {}
         for path, doc in (runbooks or {}).items():
@@ -283,6 +288,7 @@ class MemoryLauncher:
             launcher=self,
             variables=self.variables,
             options=self.options,
+            services=self.services,
         )
         child = self._children[plan.ref.job_id] = _Child(plan.ref.job_id, actor)
         self._tg.create_task(self._run(child), name=f"child-job/{plan.ref.job_id}")
@@ -330,9 +336,12 @@ async def run_local(
     events: EventSink | None = None,
     options: RuntimeOptions | None = None,
     store: MemoryStore | None = None,
+    services: Services | None = None,
 ) -> LocalRun:
     """Validate ``document``, check ``parameters``, run it in memory to its end.
 
+    ``ctx.services`` are in memory (:mod:`orch.sdk.local`, sharing
+    ``variables``) unless ``services`` is given.
     Raises ``DocumentInvalid`` for a bad document or bad parameters.
     """
     registry = registry or default_registry()
@@ -341,8 +350,11 @@ async def run_local(
     store = store or MemoryStore()
     plan = store.add_job(document, params)
     source = MemoryVariables(variables)
+    if services is None:
+        services = memory_services(variables=SdkVariables(source.values))
     async with MemoryLauncher(
-        store, registry, runbooks, events=events, variables=source, options=options
+        store, registry, runbooks, events=events, variables=source, options=options,
+        services=services,
     ) as launcher:
         actor = InstanceActor(
             plan,
@@ -353,6 +365,7 @@ async def run_local(
             launcher=launcher,
             variables=source,
             options=options,
+            services=services,
         )
         outcome = await actor.run()
     return LocalRun(

@@ -64,7 +64,8 @@ class MemoryCounters:
 
 class MemoryVariables:
     def __init__(self, values: Mapping[str, str] | None = None) -> None:
-        self.values: dict[str, str] = dict(values or {})
+        # a dict is shared, not copied: a local run's {variable:Name} sees set_variable
+        self.values: dict[str, str] = values if isinstance(values, dict) else dict(values or {})
 
     async def get(self, name: str) -> str | None:
         return self.values.get(name)
