@@ -24,6 +24,8 @@ from actors.store import ChildResult, InstanceOutcome, InstanceRef, RecordedRun,
 from orch.document import CompiledActivity, CompiledRunbook, DocumentInvalid, load, parse_parameters
 from orch.errors import DocumentError, NotFound
 from orch.sdk import Registry
+from orch.sdk.local import MemoryVariables as SdkVariables
+from orch.sdk.local import memory_services
 from orch.tester.children import ChildResolver
 from orch.tester.events import (
     ActivityEnded,
@@ -98,6 +100,7 @@ class TestSession:
         self.controller = controller
         self.store = MemoryStore()
         self.variables = MemoryVariables(variables)
+        self.services = memory_services(variables=SdkVariables(self.variables.values))
         self.quitting = False
         self.skipped: list[str] = []
         self._views: dict[str, InstanceView] = {}
@@ -168,6 +171,7 @@ class TestSession:
             launcher=self,
             variables=self.variables,
             options=options,
+            services=self.services,
         )
         if self.quitting:
             actor.stop()
