@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
@@ -207,6 +208,15 @@ async def page(
             except Exception as exc:  # the page may be gone; the test's own error matters
                 print(f"no screenshot: {exc}")
         await context.close()
+
+
+async def require_live_feed(console: Console) -> None:
+    """Skip when this gateway has no ``/api/v1/live`` (the console then polls instead)."""
+    async with aiohttp.ClientSession() as http, http.get(
+        f"{console.url}/api/v1/live", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as r:
+        if r.status == 404:
+            pytest.skip("this gateway serves no live feed (/api/v1/live)")
 
 
 async def log_in(page: Any, name: str = "admin", password: str = ADMIN_PASSWORD) -> None:

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from orch.db.bootstrap import hash_password
-from tests.browser.conftest import Console, log_in
+from tests.browser.conftest import Console, log_in, require_live_feed
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -46,6 +46,7 @@ async def test_log_in_browse_and_search(page: Any, console: Console) -> None:
 
 
 async def test_start_from_the_form_and_watch_it_live(page: Any, console: Console) -> None:
+    await require_live_feed(console)
     await log_in(page)
     await page.locator(".runbook-list").get_by_role("link", name="Slow hello").click()
     await expect(page.get_by_role("heading", name=re.compile("^Slow hello"))).to_be_visible()
