@@ -57,7 +57,7 @@ async def wait_for_approval(ctx: Context, inputs: WaitForApprovalInputs) -> Appr
     approvals = ctx.services.approvals
     info = ctx.info
     expires = datetime.now(UTC) + timedelta(seconds=inputs.timeout_seconds)
-    approval_id = await approvals.request(
+    ticket = await approvals.request(
         ApprovalRequest(
             key=ctx.run_id,
             job_id=info.job_id,
@@ -69,9 +69,12 @@ async def wait_for_approval(ctx: Context, inputs: WaitForApprovalInputs) -> Appr
             expires_at=expires,
         )
     )
+    approval_id = ticket.approval_id
     ctx.progress(f"waiting for approval {approval_id}")
+    # after a takeover the same approval keeps its first expiry
+    left = (ticket.expires_at - datetime.now(UTC)).total_seconds()
     try:
-        async with asyncio.timeout(inputs.timeout_seconds):
+        async with asyncio.timeout(max(0.0, left)):
             decision = await approvals.wait(approval_id)
     except TimeoutError:
         decision = await approvals.expire(approval_id)

@@ -27,6 +27,7 @@ from orch.sdk.services import (
     CounterValue,
     Decision,
     Services,
+    Ticket,
     WebhookRequest,
 )
 from orch.sql import Q
@@ -119,8 +120,8 @@ class PgApprovals:
         self.bell = bell
         self.poll_seconds = poll_seconds
 
-    async def request(self, request: ApprovalRequest) -> str:
-        return await self.pool.fetchval(
+    async def request(self, request: ApprovalRequest) -> Ticket:
+        row = await self.pool.fetchrow(
             Q.approval_request,
             uuid.uuid4(),
             request.key,
@@ -132,6 +133,8 @@ class PgApprovals:
             request.message,
             request.expires_at,
         )
+        assert row is not None
+        return Ticket(approval_id=row["id"], expires_at=row["expires_at"])
 
     async def wait(self, approval_id: str) -> Decision:
         with self.bell.watch(approval_id) as rung:

@@ -23,6 +23,7 @@ from orch.sdk.services import (
     Decision,
     DecisionStatus,
     Services,
+    Ticket,
     WebhookRequest,
 )
 
@@ -95,16 +96,16 @@ class MemoryApprovals:
         self.requested = asyncio.Event()
         """Set whenever an approval is requested (tests wait on it)."""
 
-    async def request(self, request: ApprovalRequest) -> str:
+    async def request(self, request: ApprovalRequest) -> Ticket:
         found = self._by_key.get(request.key)
         if found is not None:
-            return found
+            return Ticket(approval_id=found, expires_at=self.requests[found].expires_at)
         approval_id = str(uuid.uuid4())
         self._by_key[request.key] = approval_id
         self.requests[approval_id] = request
         self._events[approval_id] = asyncio.Event()
         self.requested.set()
-        return approval_id
+        return Ticket(approval_id=approval_id, expires_at=request.expires_at)
 
     def pending(self) -> list[str]:
         return [a for a in self.requests if a not in self.decisions]

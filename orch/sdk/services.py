@@ -77,6 +77,13 @@ class ApprovalRequest(msgspec.Struct, kw_only=True, frozen=True):
     expires_at: datetime
 
 
+class Ticket(msgspec.Struct, kw_only=True, frozen=True):
+    """A requested approval: its id and when it expires (as first requested)."""
+
+    approval_id: str
+    expires_at: datetime
+
+
 class Decision(msgspec.Struct, kw_only=True, frozen=True):
     approval_id: str
     status: DecisionStatus
@@ -88,8 +95,9 @@ class Decision(msgspec.Struct, kw_only=True, frozen=True):
 class Approvals(Protocol):
     """Human decisions: a pending approval is decided through the API (or it expires)."""
 
-    async def request(self, request: ApprovalRequest) -> str:
-        """Create the approval (or find the one with the same key); return its id."""
+    async def request(self, request: ApprovalRequest) -> Ticket:
+        """Create the approval, or find the one with the same key (a rerun after a
+        takeover keeps the first expiry)."""
 
     async def wait(self, approval_id: str) -> Decision:
         """Wait until the approval is decided (or expired elsewhere)."""

@@ -45,7 +45,7 @@ INSERT INTO approvals AS a (id, run_key, job_id, instance_id, runbook_id, runboo
                             activity, message, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (run_key) DO UPDATE SET run_key = a.run_key
-RETURNING id::text
+RETURNING id::text AS id, expires_at
 
 -- name: approvals_decided
 -- $1 approval ids; those no longer pending

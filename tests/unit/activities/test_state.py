@@ -172,3 +172,19 @@ async def test_wait_for_approval_times_out() -> None:
     assert r.items[0]["Decision"] == "expired" and r.items[0]["DecidedBy"] == ""
     r = await run_activity(wait_for_approval, {"message": "?", "timeout_seconds": 0})
     assert (r.status, r.error) == ("failed", "property timeout_seconds: must be more than 0")
+
+
+async def test_a_rerun_waits_for_the_same_approval_and_keeps_its_expiry() -> None:
+    approvals = MemoryApprovals()
+    services = memory_services(approvals=approvals)
+    first = asyncio.create_task(
+        run_activity(wait_for_approval, {"message": "?", "timeout_seconds": 0.2},
+                     services=services)  # fmt: skip
+    )
+    await approvals.requested.wait()
+    first.cancel()  # the server running it is lost
+    # the new owner runs it again under the same run id, asking for a longer wait
+    r = await run_activity(wait_for_approval, {"message": "?", "timeout_seconds": 3600},
+                           services=services)  # fmt: skip
+    assert r.items[0]["Decision"] == "expired"  # within the first request's 0.2 s
+    assert len(approvals.requests) == 1
