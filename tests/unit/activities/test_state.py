@@ -177,10 +177,8 @@ async def test_wait_for_approval_times_out() -> None:
 async def test_a_rerun_waits_for_the_same_approval_and_keeps_its_expiry() -> None:
     approvals = MemoryApprovals()
     services = memory_services(approvals=approvals)
-    first = asyncio.create_task(
-        run_activity(wait_for_approval, {"message": "?", "timeout_seconds": 0.2},
-                     services=services)  # fmt: skip
-    )
+    props = {"message": "?", "timeout_seconds": 0.2}
+    first = asyncio.create_task(run_activity(wait_for_approval, props, services=services))
     await approvals.requested.wait()
     first.cancel()  # the server running it is lost
     # the new owner runs it again under the same run id, asking for a longer wait
