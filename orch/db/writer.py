@@ -40,6 +40,10 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
+    # a connection lost mid-operation can leave asyncpg's protocol state
+    # inconsistent (e.g. on the pool's reset at release); the pool terminates
+    # that connection, so trying again on another one is right
+    asyncpg.InternalClientError,
 )
 
 

@@ -43,7 +43,8 @@ class Listener:
             try:
                 await self._session()
                 delay = 0.05
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    asyncpg.InternalClientError) as exc:
                 log.warning("listener connection failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -67,7 +68,8 @@ class Listener:
                 for channel in CHANNELS:
                     try:
                         await conn.remove_listener(channel, self._callback)
-                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                            asyncpg.InternalClientError):
                         break
             await self.pool.release(conn)
 
