@@ -21,6 +21,7 @@ the trigger instances in flight and then the monitor.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -54,10 +55,14 @@ class MonitorTriggers:
         pool: asyncpg.Pool,
         plan: InstancePlan,
         start_instance: StartInstance,
+        *,
+        patience: float = 10.0,
     ) -> None:
         self.pool = pool
         self.plan = plan
         self.start_instance = start_instance
+        self.patience = patience
+        """How long a refused trigger waits for the stop (or fencing) that explains it."""
         self.running: dict[str, Any] = {}
         """Trigger instances in flight (instance id → the server's entry)."""
         self.closed = False
@@ -89,7 +94,13 @@ class MonitorTriggers:
                 now,
             )
         if not created:
+            # A stop was asked (or another server owns the monitor now): the
+            # server cancels this monitor soon — by the stop notification, its
+            # poll or its heartbeat's fencing check. Wait for that rather than
+            # fail the job; fail only if it never comes.
             self.closed = True
+            log.info("trigger refused: the job is stopping", job_id=plan.ref.job_id)
+            await asyncio.sleep(self.patience)
             raise ActivityError("the monitor's job is stopping or no longer runs here")
         self.count += 1
         recorded = RecordedRun(

@@ -411,7 +411,10 @@ class RunbookServer:
                     plan.document = document
                 triggers = None
                 if compiled.is_monitor:
-                    triggers = MonitorTriggers(self.pool, plan, self._start_trigger)
+                    triggers = MonitorTriggers(
+                        self.pool, plan, self._start_trigger,
+                        patience=2 * self.settings.poll_seconds + self.settings.heartbeat_seconds,
+                    )
                     entry.extra["monitor"] = triggers
                 actor = InstanceActor(
                     plan,
@@ -483,6 +486,13 @@ class RunbookServer:
             del self._running[entry.instance_id]
         if self._by_job.get(entry.job_id) is entry:
             del self._by_job[entry.job_id]
+            if "monitor" in entry.extra:
+                # A monitor job may have other instances here (its monitor, trigger
+                # instances taken over): stop requests must still find the job.
+                for other in self._running.values():
+                    if other.job_id == entry.job_id:
+                        self._by_job[entry.job_id] = other
+                        break
         if not self._running:
             self._idle.set()
         if not self._draining:

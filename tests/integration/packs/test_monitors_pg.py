@@ -98,3 +98,40 @@ async def test_a_monitor_that_ends_ends_its_job(pool: asyncpg.Pool) -> None:
     rows = await _instances(pool, job.id)
     assert len([r for r in rows if r["triggered_by"]]) == 2
     assert all(r["status"] == "success" for r in rows)
+
+
+async def test_a_monitor_handed_over_keeps_triggering(dsn: str, pool: asyncpg.Pool) -> None:
+    reg = core_registry()
+    async with pool.acquire() as conn:
+        rb = await check_in_with(conn, ticker("Moving"), reg)
+    async with server(dsn, "first", reg, shutdown_grace_seconds=0):
+        async with pool.acquire() as conn:
+            job = await start_job(conn, rb, registry=reg)
+
+        async def two() -> bool:
+            return len(await _instances(pool, job.id)) >= 3
+
+        await eventually(two)
+    # "first" handed everything over; "second" takes the monitor and its triggers over
+    async with server(dsn, "second", reg):
+
+        async def on_second() -> list[str] | None:
+            async with pool.acquire() as conn:
+                rows = await conn.fetch(
+                    "SELECT server FROM instances WHERE job_id = $1 AND triggered_by IS NOT NULL "
+                    "AND server = 'second' AND status = 'success'", uuid.UUID(job.id))
+            return [r[0] for r in rows] if len(rows) >= 2 else None
+
+        await eventually(on_second)
+        async with pool.acquire() as conn:
+            await request_stop(conn, job.id)
+        assert (await wait_job(pool, job.id)).status == "stopped"
+
+        async def all_ended() -> bool:
+            rows = await _instances(pool, job.id)
+            return all(r["status"] != "running" for r in rows)
+
+        await eventually(all_ended)
+    rows = await _instances(pool, job.id)
+    monitors = [r for r in rows if r["triggered_by"] is None]
+    assert len(monitors) == 1 and monitors[0]["status"] == "stopped"
