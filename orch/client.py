@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -42,6 +43,9 @@ from orch.api import (
     RunbookSummary,
     RunbookVersion,
 )
+from orch.api.failover import FolderServers, RunbookServers
+from orch.api.folders import Folder, FolderList
+from orch.api.operations import Server
 from orch.api.transfer import ImportResult
 from orch.errors import OrchError
 
@@ -275,6 +279,46 @@ class Client:
 
     async def get_instance(self, instance_id: str) -> Instance:
         return await self._call("GET", f"/instances/{instance_id}", Instance)
+
+    async def resume_instance(self, instance_id: str) -> Job:
+        """Resume a failed instance: its failed activities run again, the rest is kept."""
+        return await self._call("POST", f"/instances/{instance_id}/resume", Job)
+
+    # -- runbook servers: assignment, drain, maintenance ------------------------
+
+    async def runbook_servers(self, runbook_id: str) -> RunbookServers:
+        return await self._call("GET", f"/runbooks/{runbook_id}/servers", RunbookServers)
+
+    async def set_runbook_servers(self, runbook_id: str, servers: list[str]) -> RunbookServers:
+        """Primary first, then standbys; an empty list removes the runbook's own."""
+        body = msgspec.json.encode({"servers": servers})
+        return await self._call("PUT", f"/runbooks/{runbook_id}/servers", RunbookServers,
+                                body=body)
+
+    async def find_folder(self, path: str) -> Folder | None:
+        """The folder at ``path`` (``/Ops``), or None."""
+        page = await self._call("GET", "/folders", FolderList,
+                                params={"under": path, "limit": "1"})
+        return next((f for f in page.items if f.path == path), None)
+
+    async def folder_servers(self, folder_id: str) -> FolderServers:
+        return await self._call("GET", f"/folders/{folder_id}/servers", FolderServers)
+
+    async def set_folder_servers(self, folder_id: str, servers: list[str]) -> FolderServers:
+        """For every runbook below the folder without its own; empty removes it."""
+        body = msgspec.json.encode({"servers": servers})
+        return await self._call("PUT", f"/folders/{folder_id}/servers", FolderServers,
+                                body=body)
+
+    async def drain_server(self, name: str) -> Server:
+        """Stop claiming, finish within the grace period, hand over the rest (admins)."""
+        return await self._call("POST", f"/servers/{quote(name, safe='')}/drain", Server)
+
+    async def set_server_maintenance(self, name: str, on: bool) -> Server:
+        """Maintenance on (claim nothing, kept across restarts) or off (admins)."""
+        body = msgspec.json.encode({"maintenance": on})
+        return await self._call("PUT", f"/servers/{quote(name, safe='')}/maintenance", Server,
+                                body=body)
 
     async def watch_job(
         self, job_id: str, *, poll_seconds: float = 0.25

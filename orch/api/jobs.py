@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from orch.api.base import Cursor, Id, Limit, Query, Request, Response
+from orch.api.failover import Takeover
 
 JobStatus = Literal["queued", "running", "success", "warning", "failed", "stopped"]
 InstanceStatus = Literal["running", "success", "warning", "failed", "stopped"]
@@ -93,6 +94,9 @@ class ActivityRun(Response, kw_only=True):
     parent_run: Id | None
     item: int
     attempt: int
+    superseded_at: datetime | None = None
+    """Set when a resume of the failed instance ran it (or what it led to) again:
+    history, no longer part of the instance's state."""
 
 
 class Instance(Response, kw_only=True):
@@ -109,3 +113,5 @@ class Instance(Response, kw_only=True):
     """Every run, in the order they started."""
     child_jobs: list[ChildJob]
     """Jobs its activities started (``invoke_runbook``), oldest first."""
+    takeovers: list[Takeover] = []
+    """Each change of owner after it started (failover, hand-over, resume), oldest first."""

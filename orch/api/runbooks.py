@@ -61,6 +61,11 @@ class RunbookDetail(RunbookSummary, kw_only=True):
 
     versions: list[VersionSummary]
     document: dict[str, Any]
+    servers: list[str] = []
+    """The runbook servers in force, primary first (empty: any server); see
+    ``GET /runbooks/{id}/servers``."""
+    servers_inherited_from: str | None = None
+    """The folder whose assignment is in force; null when the runbook's own or none."""
 
 
 class RunbookList(Response, kw_only=True):

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "orch.cli.packs",
     "orch.cli.runbook",
     "orch.cli.server",
+    "orch.cli.servers",
     "orch.cli.tester",
     "orch.cli.transfer",
     "orch.cli.up",

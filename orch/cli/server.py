@@ -1,4 +1,9 @@
-"""``orch server --name NAME [--capacity N]`` — run a runbook server until SIGTERM/SIGINT."""
+"""``orch server --name NAME [--capacity N]`` — run a runbook server until SIGTERM/SIGINT.
+
+``orch server`` is also the group of the verbs that manage servers through
+the gateway (``drain``, ``maintenance``: ``orch.cli.servers``); without a verb
+it runs one.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from orch.config import Settings
 from orch.logging import configure as configure_logging
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--name", default=None, help="Server name (default: ORCH_SERVER_NAME or host name).")
 @click.option("--capacity", type=int, default=None,
               help="Most instances at once (default: ORCH_CAPACITY or 1000).")
@@ -21,10 +26,17 @@ from orch.logging import configure as configure_logging
               help="PostgreSQL URL (default: the embedded PostgreSQL of the data folder).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Data folder (default: ORCH_DATA_DIR or ./.orch).")
+@click.pass_context
 def server(
-    name: str | None, capacity: int | None, database_url: str | None, data_dir: Path | None
+    ctx: click.Context, name: str | None, capacity: int | None, database_url: str | None,
+    data_dir: Path | None,
 ) -> None:
-    """Run a runbook server: claim jobs and run them until SIGTERM/SIGINT (then hand over)."""
+    """Run a runbook server: claim jobs and run them until SIGTERM/SIGINT (then hand over).
+
+    With a verb, manage a server through the gateway instead (drain, maintenance).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     configure_logging()
     settings = Settings.from_env(
         server_name=name, capacity=capacity, database_url=database_url, data_dir=data_dir

@@ -161,7 +161,13 @@ async def get_runbook(conn: asyncpg.Connection, runbook_id: uuid.UUID) -> Runboo
         msgspec.convert(dict(v), VersionSummary)
         for v in await conn.fetch(Q.catalog_versions, runbook_id)
     ]
-    return msgspec.convert({**dict(row), "versions": versions}, RunbookDetail)
+    assigned = await conn.fetch(Q.assignment_of_runbook, runbook_id)
+    source = assigned[0]["source"] if assigned else None
+    return msgspec.convert(
+        {**dict(row), "versions": versions, "servers": [a["server_name"] for a in assigned],
+         "servers_inherited_from": source if source not in (None, "runbook") else None},
+        RunbookDetail,
+    )
 
 
 async def get_version(

@@ -1,9 +1,9 @@
 """Resume a failed instance: re-run what failed, keep everything that succeeded.
 
 An operator fixes the cause of a failure and resumes the instance. It is the
-same instance (same id, same job), back to ``running`` with no owner and a
-new epoch; any eligible runbook server takes it over exactly as after a
-server loss, and the runtime replays it from its recorded runs.
+same instance (same id, same job), back to ``running`` with no owner; any
+eligible runbook server takes it over exactly as after a server loss (with a
+new owner epoch), and the runtime replays it from its recorded runs.
 
 Which runs are re-run: the failed runs that made the instance fail — a run
 whose status is ``failed``, ``interrupted`` or ``stopped`` and that no
@@ -44,8 +44,6 @@ _FAILED = frozenset({"failed", "interrupted", "stopped"})
 class ResumeResult:
     instance_id: str
     job_id: str
-    epoch: int
-    """The instance's new owner epoch."""
     rerun: int
     """Runs superseded (to be run again)."""
 
@@ -122,4 +120,4 @@ async def resume_instance(
             raise Conflict(f"{row['runbook_path']} is a monitor runbook and already has "
                            "a running job") from None
         assert done is not None
-    return ResumeResult(row["instance_id"], row["job_id"], done["epoch"], done["superseded"])
+    return ResumeResult(row["instance_id"], row["job_id"], done["superseded"])

@@ -44,11 +44,13 @@ async def get_instance(conn: asyncpg.Connection, instance_id: uuid.UUID) -> Inst
             return None
         runs = await conn.fetch(Q.api_activity_runs, instance_id)
         children = await conn.fetch(Q.api_instance_children, row["job_id"], instance_id)
+        takeovers = await conn.fetch(Q.instance_takeovers, instance_id)
     return msgspec.convert(
         {
             **dict(row),
             "activity_runs": [msgspec.convert(dict(r), ActivityRun) for r in runs],
             "child_jobs": [msgspec.convert(dict(c), ChildJob) for c in children],
+            "takeovers": [dict(t) for t in takeovers],
         },
         Instance,
     )

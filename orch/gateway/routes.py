@@ -27,6 +27,7 @@ from orch.api import (
 )
 from orch.document.model import Runbook as RunbookDocument
 from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, session
+from orch.gateway.failover import ROUTES as FAILOVER_ROUTES
 from orch.gateway.starts import IDEMPOTENCY_PARAM
 from orch.gateway.state import ROUTES as STATE_ROUTES
 
@@ -111,4 +112,5 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
     *routes_web.ROUTES,
     *session.ROUTES,
     *STATE_ROUTES,
+    *FAILOVER_ROUTES,
 )

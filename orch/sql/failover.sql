@@ -13,6 +13,10 @@ SELECT id FROM folders WHERE path = $1 FOR UPDATE
 -- $1 folder path
 SELECT id FROM folders WHERE path = $1
 
+-- name: assignment_folder_path
+-- $1 folder id
+SELECT path FROM folders WHERE id = $1
+
 -- name: assignment_runbook_path
 -- $1 runbook id
 SELECT path FROM runbooks WHERE id = $1
@@ -61,14 +65,6 @@ SELECT f.path, fs.server_name
  WHERE f.path = '/' OR f.path = $1 OR starts_with($1, f.path || '/')
  ORDER BY length(f.path) DESC, fs.position
 
--- name: server_row
--- $1 server name, $2 heartbeat timeout (s); the server as GET /servers shows it
-SELECT name, status, host, pid, capacity, running, packs, started_at, heartbeat_at,
-       extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_seconds,
-       status = 'up' AND running < capacity
-           AND heartbeat_at > now() - make_interval(secs => $2) AS available
-  FROM servers WHERE name = $1
-
 -- name: server_lock
 -- $1 server name
 SELECT status, maintenance FROM servers WHERE name = $1 FOR UPDATE
@@ -94,6 +90,20 @@ au AS (
 )
 SELECT pg_notify('orch_servers', name)::text FROM s
 
+-- name: instance_takeovers
+-- $1 instance id; every change of owner after it started, oldest first
+SELECT at, data->>'taken_over_from' AS from_server, server AS to_server,
+       (data->>'epoch')::int AS epoch, coalesce(data->>'reason', 'down') AS reason
+  FROM events
+ WHERE instance_id = $1 AND kind = 'instance' AND data ? 'taken_over_from'
+ ORDER BY seq
+
+-- name: instance_job_path
+-- $1 instance id; its job and the runbook path (for authorization)
+SELECT j.id::text AS job_id, r.path
+  FROM instances i JOIN jobs j ON j.id = i.job_id JOIN runbooks r ON r.id = j.runbook_id
+ WHERE i.id = $1
+
 -- name: resume_target
 -- $1 instance id; the instance and its job, locked for the resume
 SELECT i.id::text AS instance_id, i.status, i.server, i.epoch, i.error,
@@ -115,9 +125,10 @@ SELECT run_id::text AS run_id, activity, parent_run::text AS parent_run, item, a
 
 -- name: resume_instance
 -- $1 instance id, $2 run ids to re-run (superseded), $3 who asked, $4 the
--- instance's last owner. The instance goes back to running with no owner and
--- a new epoch; the job back to running; any eligible server takes it over
--- (NOTIFY orch_instances) and resumes it from the runs still in force.
+-- instance's last owner. The instance goes back to running with no owner (the
+-- server that takes it over bumps the epoch, as any takeover does); the job
+-- back to running; any eligible server takes it over (NOTIFY orch_instances)
+-- and resumes it from the runs still in force.
 WITH sup AS (
     UPDATE activity_runs SET superseded_at = clock_timestamp()
      WHERE instance_id = $1 AND run_id = ANY($2::uuid[]) AND superseded_at IS NULL
@@ -125,7 +136,7 @@ WITH sup AS (
 ),
 inst AS (
     UPDATE instances
-       SET status = 'running', server = NULL, epoch = epoch + 1, ended_at = NULL,
+       SET status = 'running', server = NULL, ended_at = NULL,
            error = NULL, returned_data = NULL
      WHERE id = $1 AND status = 'failed'
     RETURNING id, job_id, epoch
@@ -145,10 +156,9 @@ ev AS (
            LATERAL (VALUES
                ('instance', inst.id,
                 jsonb_build_object('resumed_by', $3::text, 'resumed_from', $4::text,
-                                   'epoch', inst.epoch,
                                    'rerun', (SELECT count(*) FROM sup))),
                ('job', NULL::uuid, jsonb_build_object('resumed_by', $3::text))) AS e(kind, instance_id, data)
 )
-SELECT inst.epoch, (SELECT count(*) FROM sup) AS superseded,
+SELECT (SELECT count(*) FROM sup) AS superseded,
        pg_notify('orch_instances', '')::text AS notified
   FROM inst

@@ -76,7 +76,8 @@ SELECT a.run_id::text AS run_id,
        a.error,
        a.parent_run::text AS parent_run,
        a.item,
-       a.attempt
+       a.attempt,
+       a.superseded_at
   FROM activity_runs a
  WHERE a.instance_id = $1
  ORDER BY a.seq;
