@@ -25,9 +25,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     token: str | None = None
     server_name: str = ""
     capacity: int = 1000
-    heartbeat_seconds: float = 5.0
+    heartbeat_seconds: float = 1.0
+    """How often a runbook server refreshes its row (and looks for lapsed peers)."""
     poll_seconds: float = 5.0
-    server_timeout_seconds: float = 30.0
+    server_timeout_seconds: float = 3.0
+    """A server silent this long is marked down and its instances taken over: a
+    failover takes at most about timeout + heartbeat (orch/server/README.md)."""
     shutdown_grace_seconds: float = 30.0
     pool_size: int = 4
     """Connections per server pool (2 cores: a few are plenty; the listener is extra)."""
@@ -49,9 +52,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "token": env.get("ORCH_TOKEN") or None,
             "server_name": env.get("ORCH_SERVER_NAME") or socket.gethostname(),
             "capacity": _number(env, "ORCH_CAPACITY", 1000, int),
-            "heartbeat_seconds": _number(env, "ORCH_HEARTBEAT_SECONDS", 5.0, float),
+            "heartbeat_seconds": _number(env, "ORCH_HEARTBEAT_SECONDS", 1.0, float),
             "poll_seconds": _number(env, "ORCH_POLL_SECONDS", 5.0, float),
-            "server_timeout_seconds": _number(env, "ORCH_SERVER_TIMEOUT_SECONDS", 30.0, float),
+            "server_timeout_seconds": _number(env, "ORCH_SERVER_TIMEOUT_SECONDS", 3.0, float),
             "shutdown_grace_seconds": _number(env, "ORCH_SHUTDOWN_GRACE_SECONDS", 30.0, float),
             "pool_size": _number(env, "ORCH_POOL_SIZE", 4, int),
             "claim_batch": _number(env, "ORCH_CLAIM_BATCH", 50, int),
@@ -71,6 +74,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         for name in ("heartbeat_seconds", "poll_seconds", "server_timeout_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive", path=f"ORCH_{name.upper()}")
+        if self.server_timeout_seconds <= self.heartbeat_seconds:
+            # a live server would be marked down between two of its own heartbeats
+            raise ConfigError("must exceed ORCH_HEARTBEAT_SECONDS",
+                              path="ORCH_SERVER_TIMEOUT_SECONDS")
         if self.shutdown_grace_seconds < 0:
             raise ConfigError("must not be negative", path="ORCH_SHUTDOWN_GRACE_SECONDS")
         if min(self.pool_size, self.claim_batch, self.commit_batch, self.commit_inflight) < 1:

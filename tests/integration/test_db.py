@@ -71,7 +71,7 @@ def test_settings_from_env() -> None:
     assert defaults.database_url is None and defaults.data_dir == Path(".orch")
     assert (defaults.capacity, defaults.heartbeat_seconds, defaults.poll_seconds,
             defaults.server_timeout_seconds, defaults.shutdown_grace_seconds) == (
-        1000, 5.0, 5.0, 30.0, 30.0)
+        1000, 1.0, 5.0, 3.0, 30.0)
     with pytest.raises(ConfigError):
         Settings.from_env({"ORCH_CAPACITY": "lots"})
     with pytest.raises(ConfigError):
