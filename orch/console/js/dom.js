@@ -55,6 +55,24 @@ export function replace(el, ...children) {
   return el;
 }
 
+/**
+ * Redraw `container` with `draw()` and give focus back to the element that had it
+ * (found again by its id or data-activity), so live redraws do not lose the keyboard.
+ */
+export function keepFocus(container, draw) {
+  const active = document.activeElement;
+  let key = null;
+  if (active && active !== document.body && container.contains(active)) {
+    if (active.id) key = `#${CSS.escape(active.id)}`;
+    else if (active.dataset && active.dataset.activity) key = `[data-activity="${CSS.escape(active.dataset.activity)}"]`;
+  }
+  draw();
+  if (key) {
+    const again = container.querySelector(key);
+    if (again && again !== document.activeElement) again.focus({ preventScroll: true });
+  }
+}
+
 let idCounter = 0;
 /** A unique id for label/aria wiring. */
 export function uid(prefix = "id") {

@@ -50,7 +50,16 @@ export function jobTable({ caption = "Jobs", showRunbook = true, empty = "No job
     upsert(job, { prepend = true } = {}) {
       const tr = rowFor(job);
       const old = rows.get(job.id);
-      if (old) old.replaceWith(tr);
+      if (old) {
+        // Keep the keyboard where it was: the same link of the new row.
+        const links = [...old.querySelectorAll("a, button")];
+        const at = links.indexOf(document.activeElement);
+        old.replaceWith(tr);
+        if (at >= 0) {
+          const again = tr.querySelectorAll("a, button")[at];
+          if (again) again.focus({ preventScroll: true });
+        }
+      }
       else if (prepend) tbody.prepend(tr);
       else tbody.append(tr);
       rows.set(job.id, tr);

@@ -1,7 +1,7 @@
 // An instance: its job, the graph with the path taken, a timeline of activity runs,
 // each run's published data and errors, child jobs, the log; follows live while running.
 import { apiCapabilities, get, isMissingRoute, post } from "../api.js";
-import { add, clear, h, replace } from "../dom.js";
+import { add, clear, h, keepFocus, replace } from "../dom.js";
 import { FINISHED, badge, between, clock, duration, parseTime, shortId, time, toast } from "../format.js";
 import { coalescer } from "../live.js";
 import { drawGraph } from "../graph/render.js";
@@ -188,10 +188,10 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
       if (summary) summary.focus();
     }
   };
-  const drawGraphBox = () => {
+  const drawGraphBox = () => keepFocus(graphBox, () => {
     replace(graphBox, version ? drawGraph(doc, { runs: instance ? instance.activity_runs : [], onSelect: select, selected })
       : h("p", { class: "muted" }, "The runbook version could not be read."));
-  };
+  });
   const drawRuns = () => {
     if (!instance) {
       replace(timelineBox, h("p", { class: "muted" }, "The job has not started yet."));
@@ -202,11 +202,11 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
     replace(timelineBox, timeline(instance, names));
     const runs = instance.activity_runs || [];
     const open = new Set([...runsBox.querySelectorAll("details[open]")].map((d) => d.id));
-    replace(runsBox, runs.length ? runs.map((r) => h("details", {
+    keepFocus(runsBox, () => replace(runsBox, runs.length ? runs.map((r) => h("details", {
       class: ["run", `st-${r.status}`], id: `run-${r.run_id}`, dataset: { activity: r.activity, status: r.status },
       open: open.has(`run-${r.run_id}`) || r.status === "failed" || runs.length <= 6,
     },
-    h("summary", null, h("span", { class: "run-name" }, names.get(r.activity) || r.activity), " ",
+    h("summary", { id: `sum-${r.run_id}` }, h("span", { class: "run-name" }, names.get(r.activity) || r.activity), " ",
       h("code", { class: "muted" }, r.activity), " ", badge(r.status),
       r.item ? h("span", { class: "tag" }, `item ${r.item + 1}`) : null,
       r.attempt > 1 ? h("span", { class: "tag" }, `attempt ${r.attempt}`) : null,
@@ -214,7 +214,7 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
     h("div", { class: "run-body" },
       h("p", { class: "muted small" }, "Started ", time(r.started_at), r.ended_at ? [", ended ", time(r.ended_at)] : " — running"),
       r.error ? h("p", { class: "error" }, h("strong", null, "Error: "), r.error) : null,
-      publishedBlock(r)))) : h("p", { class: "muted" }, "No activity has run yet."));
+      publishedBlock(r)))) : h("p", { class: "muted" }, "No activity has run yet.")));
     const kids = childJobs(instance);
     replace(childrenBox, kids.length ? h("ul", null, kids.map((k) => h("li", null,
       h("a", { href: `/jobs/${k.id}` }, k.path || `job ${shortId(k.id)}`),
@@ -278,19 +278,26 @@ export async function renderInstancePage(ctx, job, instanceId, instanceGiven = n
     }
   };
 
+  let drawn = JSON.stringify([job, instance]);
   const reload = coalescer(async () => {
     const fresh = await get(`/jobs/${job.id}`, { signal: ctx.signal });
     if (!ctx.isCurrent()) return;
+    const wanted = instanceId || fresh.instance_id;
+    const freshInstance = wanted ? await get(`/instances/${wanted}`, { signal: ctx.signal }) : null;
+    if (!ctx.isCurrent()) return;
     job = fresh;
-    const wanted = instanceId || job.instance_id;
-    if (wanted) {
-      instance = await get(`/instances/${wanted}`, { signal: ctx.signal });
+    if (freshInstance) {
+      instance = freshInstance;
       if (!instanceId) instanceId = wanted;
     }
-    if (!ctx.isCurrent()) return;
-    drawHeader();
-    drawGraphBox();
-    drawRuns();
+    const now = JSON.stringify([job, instance]);
+    if (now !== drawn) {
+      // Redraw only what changed: a live notice often brings nothing new.
+      drawn = now;
+      keepFocus(header, drawHeader);
+      drawGraphBox();
+      drawRuns();
+    }
     if (instance && instance.status === "running") await Promise.all([loadLog(), approvals.load()]);
     else {
       clear(approvals.el);
