@@ -18,6 +18,7 @@ from orch.gateway.console import add_console_routes
 from orch.gateway.errors import error_middleware
 from orch.gateway.keys import OPENAPI, POOL, PUBLIC_ROUTES, REGISTRY, SETTINGS
 from orch.gateway.live import install_live
+from orch.gateway.registered import install_registered_types
 from orch.gateway.routes import ROUTES
 from orch.sdk.registry import Registry, default_registry
 
@@ -38,6 +39,7 @@ def make_app(
     app[SETTINGS] = settings
     app[POOL] = pool
     app[REGISTRY] = registry if registry is not None else default_registry()
+    install_registered_types(app)  # + types registered in the database only
     for operation, handler in ROUTES:
         app.router.add_route(
             operation.method, operation.path, handler, name=operation.operation_id

@@ -18,16 +18,26 @@ as ``x-orch-type``.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
+import operator
 import textwrap
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from orch.sdk.declare import COMMON_FIELDS, ActivityType, Secret
 
-__all__ = ["field_docs", "input_schema", "output_schema", "type_record"]
+__all__ = [
+    "field_docs",
+    "input_schema",
+    "is_registered_only",
+    "output_schema",
+    "standin_type",
+    "type_record",
+]
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _REF = "#/$defs/{name}"
@@ -186,3 +196,95 @@ def type_record(t: ActivityType) -> dict[str, Any]:
         "input_schema": input_schema(t),
         "output_schema": output_schema(t),
     }
+
+
+# -- stand-ins: types known only from their registered schemas ---------------------------
+
+_SIMPLE: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool,
+                           "null": type(None)}  # fmt: skip
+REGISTERED_ONLY = "orch_registered_only"
+
+
+def is_registered_only(t: ActivityType) -> bool:
+    """A stand-in built from a registered schema (the pack is not installed here)."""
+    return bool(getattr(t.fn, REGISTERED_ONLY, False))
+
+
+def _py_type(prop: Mapping[str, Any]) -> Any:
+    """A Python type accepting what the JSON Schema ``prop`` describes (leniently)."""
+    if "enum" in prop:
+        return Literal[tuple(prop["enum"])]  # type: ignore[misc]
+    if "anyOf" in prop:
+        options = tuple(_py_type(p) for p in prop["anyOf"])
+        return functools.reduce(operator.or_, options) if options else Any
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        return functools.reduce(operator.or_, (_py_type({"type": k}) for k in kind))
+    if kind in _SIMPLE:
+        return _SIMPLE[kind]
+    if kind == "array":
+        return list[_py_type(prop.get("items", {}))]  # type: ignore[misc]
+    if kind == "object":
+        extra = prop.get("additionalProperties")
+        value = _py_type(extra) if isinstance(extra, dict) else Any
+        return dict[str, value]  # type: ignore[valid-type]
+    return Any  # $ref to a nested object, or no type: accept anything
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return msgspec.field(default_factory=lambda: msgspec.json.decode(
+            msgspec.json.encode(value)))  # fmt: skip
+    return value
+
+
+def standin_type(pack: str, record: Mapping[str, Any]) -> ActivityType:
+    """An ActivityType that validates like the registered one but cannot run.
+
+    The gateway uses it to check in runbooks that use a pack installed only on
+    runbook servers: properties are checked against the registered input
+    schema (types, required, unknown), published fields against the output
+    schema. Checks only the pack's code can make (``__post_init__``, dynamic
+    fields) are not made.
+    """
+    from orch.errors import ActivityError
+    from orch.sdk.declare import Inputs, Published
+
+    name = record["name"]
+    schema = record["input_schema"]
+    required = set(schema.get("required", ()))
+    fields: list[Any] = []
+    for key, prop in schema.get("properties", {}).items():
+        tp = _py_type(prop)
+        if key in required:
+            fields.append((key, tp))
+        else:
+            fields.append((key, tp, _default(prop.get("default"))))
+    fields.sort(key=lambda f: len(f) == 3)  # required first
+    inputs = msgspec.defstruct(f"{pack}_{name}_inputs", fields, bases=(Inputs,), kw_only=True,
+                               forbid_unknown_fields=True)  # fmt: skip
+    out = record["output_schema"]
+    published = None
+    if "properties" in out and not out.get("x-orch-dynamic"):
+        published = msgspec.defstruct(f"{pack}_{name}_published",
+                                      [(k, str) for k in out["properties"]],
+                                      bases=(Published,), kw_only=True)  # fmt: skip
+
+    async def not_installed(ctx: Any, inputs: Any) -> Any:
+        raise ActivityError(f"activity type {pack}:{name} is not installed on this runbook server")
+
+    setattr(not_installed, REGISTERED_ONLY, True)
+    return ActivityType(
+        name=name,
+        fn=not_installed,
+        inputs=inputs,
+        published=published,
+        multi_valued=bool(out.get("x-orch-multi-valued")),
+        pack=pack,
+        display_name=record.get("display_name") or name,
+        description=record.get("description") or "",
+        category=record.get("category") or "",
+        rerunnable=bool(record.get("rerunnable")),
+        monitor=bool(record.get("monitor")),
+        default_timeout=record.get("default_timeout"),
+    )

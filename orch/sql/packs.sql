@@ -103,3 +103,16 @@ INSERT INTO runbook_servers (runbook_id, position, server_name) VALUES ($1, $2, 
 -- name: deploy_lock_runbook
 -- $1 runbook id; serialises assignment changes of one runbook
 SELECT id FROM runbooks WHERE id = $1 FOR UPDATE
+
+-- name: registered_types_stamp
+-- no parameters; changes whenever a pack version is (re)registered
+SELECT coalesce(max(registered_at)::text, '') || '/' || count(*) FROM integration_packs
+
+-- name: registered_types_latest
+-- no parameters; every registered type, of its pack's latest registered version
+SELECT DISTINCT ON (t.pack, t.name)
+       t.pack, t.name, t.display_name, t.description, t.category, t.rerunnable, t.monitor,
+       t.input_schema, t.output_schema
+  FROM pack_activity_types t
+  JOIN integration_packs p ON p.name = t.pack AND p.version = t.pack_version
+ ORDER BY t.pack, t.name, p.registered_at DESC
