@@ -33,14 +33,27 @@ from orch.sdk.declare import (
     secret_fields,
 )
 from orch.sdk.registry import Registry, default_registry, load_installed
+from orch.sdk.schedule import Schedule
+from orch.sdk.services import (
+    ApprovalRequest,
+    CounterValue,
+    Decision,
+    Services,
+    Ticket,
+    TriggerSink,
+    WebhookRequest,
+)
 from orch.sdk.values import compare, parameter_text
 
 __all__ = [
     "COMMON_FIELDS",
     "ActivityError",
     "ActivityType",
+    "ApprovalRequest",
     "ChildJob",
     "Context",
+    "CounterValue",
+    "Decision",
     "InputError",
     "Inputs",
     "InstanceInfo",
@@ -51,8 +64,13 @@ __all__ = [
     "Published",
     "Registry",
     "RunbookLauncher",
+    "Schedule",
     "Secret",
+    "Services",
+    "Ticket",
+    "TriggerSink",
     "VariableLookup",
+    "WebhookRequest",
     "activity",
     "compare",
     "convert_inputs",
