@@ -1,0 +1,290 @@
+"""chaos: jobs keep finishing, exactly once, while runbook servers are SIGKILLed.
+
+1,000 jobs of a 10-activity runbook (start, then non-rerunnable ``effect``
+and rerunnable ``step`` activities in turn, the last a step, each appending
+one line to a file and sleeping a little) are started at a steady rate over 3 runbook
+server processes with the default settings (heartbeat 1 s, timeout 3 s).
+Every ``--kill-every`` seconds one server (in turn) is SIGKILLed and
+started again ``--restart-after`` seconds later. A failed (interrupted) run
+follows its link like a successful one, so every job should end ``success``.
+
+Prints one JSON line: jobs finished, lost (not finished, must be 0),
+non-rerunnable activities run twice (must be 0, counted from the side-effect
+file), rerunnable ones run again, interrupted runs, takeovers, and the
+longest gap between a kill and the takeover of one of the killed server's
+instances (target ≤ 5 s).
+
+    python bench/chaos.py [--jobs 1000] [--rate 20] [--kill-every 6] [--restart-after 4]
+
+The servers are this file run as ``python bench/chaos.py --serve NAME``: the
+``orch server`` CLI with the benchmark's two activity types installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from orch.sdk import Context, Inputs, NoData, activity
+from orch.sdk.registry import default_registry
+
+PACK = "chaos"
+EFFECTS = ("e1", "e3", "e5", "e7")
+STEPS = ("s2", "s4", "s6", "s8", "s9")
+"""The last is rerunnable: an interrupted run there would have no link to follow."""
+
+
+class EffectInputs(Inputs):
+    file: str
+    seconds: float = 0.0
+
+
+async def _append(ctx: Context, inputs: EffectInputs) -> NoData:
+    line = f"{ctx.info.job_id} {ctx.activity_id}\n".encode()
+    fd = os.open(inputs.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)  # one O_APPEND write: whole lines whatever the others do
+    finally:
+        os.close(fd)
+    await asyncio.sleep(inputs.seconds)
+    return NoData()
+
+
+@activity("chaos_effect", display_name="Effect", category="Benchmark", rerunnable=False)
+async def chaos_effect(ctx: Context, inputs: EffectInputs) -> NoData:
+    """A side effect that must never happen twice."""
+    return await _append(ctx, inputs)
+
+
+@activity("chaos_step", display_name="Step", category="Benchmark", rerunnable=True)
+async def chaos_step(ctx: Context, inputs: EffectInputs) -> NoData:
+    """A side effect that may happen again after a takeover."""
+    return await _append(ctx, inputs)
+
+
+def install() -> None:
+    registry = default_registry()
+    if registry.get(f"{PACK}:chaos_effect") is None:
+        registry.add_pack(PACK, (chaos_effect, chaos_step))
+
+
+def runbook(file: Path, seconds: float) -> dict[str, Any]:
+    ids = ["start", *sorted(EFFECTS + STEPS, key=lambda a: int(a[1:]))]
+    acts: list[dict[str, Any]] = [{"id": "start", "type": "initialize_data",
+                                   "properties": {"parameters": []}}]
+    for aid in ids[1:]:
+        kind = "chaos_effect" if aid in EFFECTS else "chaos_step"
+        acts.append({"id": aid, "type": kind,
+                     "properties": {"file": str(file), "seconds": seconds}})
+    either = [{"data": "Status", "op": "equals", "value": "success"},
+              {"data": "Status", "op": "equals", "value": "failed"}]
+    links = [{"from": a, "to": b, "include": either} for a, b in itertools.pairwise(ids)]
+    return {"format": "orch.runbook/1", "name": f"chaos {uuid.uuid4().hex[:8]}",
+            "folder": "/Bench", "activities": acts, "links": links}
+
+
+class Server:
+    def __init__(self, dsn: str, name: str) -> None:
+        self.dsn = dsn
+        self.name = name
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ, ORCH_DATABASE_URL=self.dsn, ORCH_LOG_LEVEL="WARNING",
+                   ORCH_LOG_FORMAT="json")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve", self.name], env=env,
+            stdout=subprocess.DEVNULL)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+async def _up(pool: Any, server: Server) -> None:
+    assert server.proc is not None
+    while not await pool.fetchval(
+        "SELECT 1 FROM servers WHERE name = $1 AND pid = $2 AND status = 'up'",
+        server.name, server.proc.pid,
+    ):
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"server {server.name} exited at start")
+        await asyncio.sleep(0.05)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import check_in, database
+
+    from orch.db.connect import create_pool
+    from orch.db.jobs import create_job
+    from orch.logging import configure
+
+    configure(level="WARNING")
+    install()
+    work = Path(tempfile.mkdtemp(prefix="orch-chaos-"))
+    effects = work / "effects"
+    async with database() as dsn:
+        pool = await create_pool(dsn, min_size=2, max_size=4)
+        servers = [Server(dsn, f"chaos-{i}") for i in range(1, args.servers + 1)]
+        kills: list[tuple[str, float, list[uuid.UUID]]] = []
+        try:
+            rb = await check_in(pool, runbook(effects, args.seconds))
+            for s in servers:
+                s.start()
+            for s in servers:
+                await _up(pool, s)
+            started = time.time()
+            job_ids: list[uuid.UUID] = []
+            submitting = True
+
+            async def submit() -> None:
+                nonlocal submitting
+                interval = 1.0 / args.rate
+                t0 = time.monotonic()
+                for i in range(args.jobs):
+                    async with pool.acquire() as conn:
+                        job = await create_job(conn, runbook=rb, parameters={}, created_by=None)
+                    job_ids.append(uuid.UUID(job.id))
+                    delay = t0 + (i + 1) * interval - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                submitting = False
+
+            async def restart(victim: Server) -> None:
+                await asyncio.sleep(args.restart_after)
+                victim.start()
+
+            async def chaos(tg: asyncio.TaskGroup) -> None:
+                turn = 0
+                while submitting:
+                    await asyncio.sleep(args.kill_every)
+                    alive = [s for s in servers if s.proc is not None and s.proc.poll() is None]
+                    if not submitting or len(alive) < 2:
+                        continue  # always leave one server running
+                    victim = servers[turn % len(servers)]
+                    turn += 1
+                    if victim not in alive:
+                        continue
+                    victim.kill()
+                    at = time.time()
+                    owned = [r[0] for r in await pool.fetch(
+                        "SELECT id FROM instances WHERE server = $1 AND status = 'running'",
+                        victim.name)]
+                    kills.append((victim.name, at, owned))
+                    tg.create_task(restart(victim), name=f"chaos:restart:{victim.name}")
+
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(submit(), name="chaos:submit")
+                tg.create_task(chaos(tg), name="chaos:kill")
+            for s in servers:  # everyone back for the end
+                if s.proc is None or s.proc.poll() is not None:
+                    s.start()
+            deadline = time.monotonic() + args.drain_timeout
+            while time.monotonic() < deadline:
+                left = await pool.fetchval(
+                    "SELECT count(*) FROM jobs WHERE id = ANY($1::uuid[])"
+                    " AND status IN ('queued', 'running')", job_ids)
+                if left == 0:
+                    break
+                await asyncio.sleep(0.5)
+            elapsed = time.time() - started
+            statuses = {r[0]: r[1] for r in await pool.fetch(
+                "SELECT status, count(*) FROM jobs WHERE id = ANY($1::uuid[]) GROUP BY status",
+                job_ids)}
+            interrupted = await pool.fetchval(
+                "SELECT count(*) FROM activity_runs WHERE status = 'interrupted'")
+            takeovers = await pool.fetchval(
+                "SELECT count(*) FROM events WHERE data ? 'taken_over_from'")
+            downs = await pool.fetchval(
+                "SELECT count(*) FROM events WHERE kind = 'server' AND status = 'down'")
+            gaps: list[float] = []
+            never_taken = 0
+            for name, at, owned in kills:
+                for iid in owned:
+                    first = await pool.fetchval(
+                        "SELECT min(at) FROM events WHERE instance_id = $1"
+                        " AND data->>'taken_over_from' = $2 AND at >= $3",
+                        iid, name, datetime.fromtimestamp(at, UTC))
+                    if first is None:
+                        never_taken += 1
+                    else:
+                        gaps.append(first.timestamp() - at)
+        finally:
+            for s in servers:
+                s.stop()
+            await pool.close()
+    lines: dict[tuple[str, str], int] = {}
+    for line in effects.read_text().splitlines() if effects.exists() else []:
+        job, _, act = line.partition(" ")
+        lines[(job, act)] = lines.get((job, act), 0) + 1
+    twice = sum(1 for (_, a), n in lines.items() if a in EFFECTS and n > 1)
+    again = sum(n - 1 for (_, a), n in lines.items() if a in STEPS and n > 1)
+    finished = sum(n for s, n in statuses.items() if s not in ("queued", "running"))
+    return {
+        "bench": "chaos",
+        "jobs": args.jobs,
+        "servers": args.servers,
+        "finished": finished,
+        "lost": args.jobs - finished,
+        "statuses": statuses,
+        "non_rerunnable_twice": twice,
+        "rerunnable_rerun": again,
+        "interrupted_runs": interrupted,
+        "kills": len(kills),
+        "instances_orphaned": sum(len(o) for _, _, o in kills),
+        "orphans_never_taken_over": never_taken,
+        "takeovers": takeovers,
+        "servers_marked_down": downs,
+        "max_kill_to_takeover_s": round(max(gaps), 3) if gaps else None,
+        "median_kill_to_takeover_s": round(sorted(gaps)[len(gaps) // 2], 3) if gaps else None,
+        "elapsed_s": round(elapsed, 1),
+        "settings": {"heartbeat_s": 1.0, "timeout_s": 3.0, "kill_every_s": args.kill_every,
+                     "restart_after_s": args.restart_after, "activity_s": args.seconds,
+                     "rate_per_s": args.rate},
+    }
+
+
+def serve(name: str) -> None:
+    install()
+    sys.argv = ["orch", "server", "--name", name]
+    from orch.cli.main import main as orch_main
+
+    orch_main()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        serve(sys.argv[2])
+        sys.exit(0)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=1000)
+    ap.add_argument("--servers", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=20.0, help="jobs started per second")
+    ap.add_argument("--seconds", type=float, default=0.2, help="each activity's sleep")
+    ap.add_argument("--kill-every", type=float, default=5.0)
+    ap.add_argument("--restart-after", type=float, default=4.0)
+    ap.add_argument("--drain-timeout", type=float, default=180.0)
+    print(json.dumps(asyncio.run(main(ap.parse_args()))), flush=True)
