@@ -115,15 +115,17 @@ SELECT d.name FROM down d CROSS JOIN LATERAL pg_notify('orch_instances', '') AS 
 
 -- name: claim_jobs
 -- $1 server, $2 most jobs to claim, $3 running count before the claim, $4 server timeout (s)
--- Only a server whose row says 'up' claims (the function is called once per
--- row of ``me``, so not at all otherwise): maintenance and drain hold even
--- before the server has heard of them.
-SELECT c.job_id::text AS job_id, c.instance_id::text AS instance_id,
-       c.runbook_id::text AS runbook_id, c.runbook_version, c.runbook_path, c.runbook_name,
-       c.parameters, c.created_by::text AS created_by
-  FROM servers me
- CROSS JOIN LATERAL orch_claim_jobs(me.name, $2, $3, $4) AS c
- WHERE me.name = $1 AND me.status = 'up'
+-- A server whose row does not say 'up' claims nothing (at most 0 jobs):
+-- maintenance and drain hold even before the server has heard of them. (A
+-- sub-select for the limit costs less than joining the servers row.)
+SELECT job_id::text AS job_id, instance_id::text AS instance_id,
+       runbook_id::text AS runbook_id, runbook_version, runbook_path, runbook_name,
+       parameters, created_by::text AS created_by
+  FROM orch_claim_jobs(
+           $1,
+           CASE WHEN (SELECT me.status FROM servers me WHERE me.name = $1) = 'up' THEN $2
+                ELSE 0 END,
+           $3, $4)
 
 -- name: claim_instances
 -- $1 server, $2 most instances, $3 server timeout (s). Takes over running
