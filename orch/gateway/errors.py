@@ -117,6 +117,17 @@ _HTTP_CODES = {
 }
 
 
+DATABASE_LOST: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, or the unix socket gone
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # e.g. the connection was closed under the query
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,  # asyncpg's state after a connection lost mid-query
+)
+"""Errors that mean the database went away, not a bug: a 503 the client may retry."""
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
@@ -136,6 +147,14 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as e:
         # A concurrent change interfered (e.g. a folder moved during a check-in).
         return error_response(409, "concurrent-change", f"{e}; retry the request")
+    except DATABASE_LOST as e:
+        # The database is away (restart, failover): the pool drops the broken
+        # connection and opens new ones once it is back; the client retries.
+        log.warning("database unavailable", method=request.method, path=request.path,
+                    error=str(e))
+        return error_response(503, "database-unavailable",
+                              "the database is unavailable; retry shortly",
+                              headers={"Retry-After": "1"})
     except web.HTTPException as e:
         if e.status < 400:
             raise

@@ -108,3 +108,52 @@ async def _finished(pool: asyncpg.Pool, jobs: list) -> int:  # type: ignore[type
     return await pool.fetchval(
         "SELECT count(*) FROM jobs WHERE id = ANY($1::uuid[]) AND status = ANY($2::text[])",
         [uuid.UUID(j.id) for j in jobs], list(FINAL))
+
+
+async def test_the_gateway_answers_503_while_the_database_is_away_then_recovers() -> None:
+    from aiohttp import ClientSession, web
+
+    from orch.config import Settings
+    from orch.db.bootstrap import bootstrap_admin
+    from orch.gateway import make_app
+
+    folder = Path(tempfile.mkdtemp(prefix="orch-test-outage-"))
+    pg = EmbeddedPostgres(folder, server_options={"fsync": "off"})
+    await pg.start()
+    pool = None
+    runner = None
+    try:
+        await migrate(pg.dsn)
+        pool = await create_pool(pg.dsn, min_size=2, max_size=4)
+        async with pool.acquire() as conn:
+            await bootstrap_admin(conn, None, token="orch_t", password="pw")
+        runner = web.AppRunner(make_app(Settings(), pool), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1/jobs"
+        headers = {"Authorization": "Bearer orch_t"}
+        async with ClientSession(headers=headers) as http:
+
+            async def status() -> int:
+                async with http.get(url) as resp:
+                    await resp.read()
+                    return resp.status
+
+            assert await status() == 200
+            await pg.stop()
+            for _ in range(3):  # each pooled connection finds out, none is a 500
+                assert await status() == 503
+            await pg.start()
+
+            async def back() -> bool:
+                return await status() == 200
+
+            await eventually(back, timeout=30)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        if pool is not None:
+            await pool.close()
+        await pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
