@@ -130,7 +130,8 @@ APPROVAL: dict[str, Any] = {
                "include": [{"data": "Decision", "op": "equals", "value": "approved"}]}],
 }
 
-RUNBOOKS = [example("hello"), example("branching"), SLOW_HELLO, SLEEPER, COUNTER, APPROVAL]
+RUNBOOKS = [example("hello"), example("branching"), example("child"), example("parent"),
+            SLOW_HELLO, SLEEPER, COUNTER, APPROVAL]
 
 
 @dataclass
