@@ -1,9 +1,12 @@
-"""Shared set-up of the benchmarks: a database, a runbook server process, runbooks.
+"""Shared set-up of the benchmarks: a database, runbook server processes, runbooks, probes.
 
 Embedded PostgreSQL in a temporary folder (PostgreSQL defaults: fsync and
-synchronous_commit on) unless ORCH_DATABASE_URL names another. The runbook
-server runs as its own process (``orch server``), as in production; the
-benchmark process is the client.
+synchronous_commit on) unless ORCH_DATABASE_URL names another. Runbook
+servers run as their own processes (``orch server``), as in production; the
+benchmark process is the client. Latencies are read from the timestamps the
+server and the database recorded, so how often the client looks does not
+change them; the client waits on ``LISTEN orch_events`` rather than polling
+in a tight loop, to leave the two cores to the server and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -18,10 +22,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
+import psutil
 
 from orch.db.connect import connect, create_pool
 from orch.db.embedded import EmbeddedPostgres
@@ -31,6 +36,7 @@ from orch.logging import configure
 configure(level="WARNING")  # logs to stderr: stdout carries the one JSON line
 
 _MAIN = "from orch.cli.main import main; main()"
+FINAL = ("success", "warning", "failed", "stopped")
 
 
 @contextlib.asynccontextmanager
@@ -57,6 +63,7 @@ async def settings_of(dsn: str) -> dict[str, str]:
         return {
             "fsync": await conn.fetchval("SHOW fsync"),
             "synchronous_commit": await conn.fetchval("SHOW synchronous_commit"),
+            "postgres": (await conn.fetchval("SHOW server_version")).split()[0],
         }
     finally:
         await conn.close()
@@ -64,6 +71,7 @@ async def settings_of(dsn: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def server_process(dsn: str, name: str, **env: str) -> AsyncIterator[subprocess.Popen]:
+    """``orch server --name NAME`` in its own process, up and listening when entered."""
     environ = dict(os.environ)
     environ.update({"ORCH_DATABASE_URL": dsn, "ORCH_LOG_LEVEL": "WARNING",
                     "ORCH_LOG_FORMAT": "json"})
@@ -88,7 +96,7 @@ async def server_process(dsn: str, name: str, **env: str) -> AsyncIterator[subpr
     finally:
         proc.terminate()
         try:
-            proc.wait(30)
+            proc.wait(60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -105,6 +113,73 @@ async def check_in(pool: asyncpg.Pool, doc: dict[str, Any]) -> Any:
         return await resolve_runbook(conn, result.id)
 
 
+class Waker:
+    """LISTEN ``orch_events`` on a connection of its own: wakes the client on every write.
+
+    The runbook server's writes insert events, whose trigger notifies; the
+    client re-reads only then (and at least every ``fallback`` seconds).
+    """
+
+    def __init__(self, conn: asyncpg.Connection, fallback: float = 0.05) -> None:
+        self.conn = conn
+        self.fallback = fallback
+        self.event = asyncio.Event()
+
+    async def __aenter__(self) -> Waker:
+        await self.conn.add_listener("orch_events", self._notified)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.conn.remove_listener("orch_events", self._notified)
+
+    def _notified(self, *_args: object) -> None:
+        self.event.set()
+
+    def clear(self) -> None:
+        self.event.clear()
+
+    async def wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.fallback):
+                await self.event.wait()
+        self.event.clear()
+
+    async def until(self, check: Callable[[], Any], timeout: float = 600.0) -> Any:
+        """Re-run the async ``check`` on every wake-up until it returns a truthy value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.event.clear()  # before reading: a write during the read wakes us again
+            value = await check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError("the benchmark's jobs did not finish in time")
+            await self.wait()
+
+
+async def wait_jobs(waker: Waker, conn: asyncpg.Connection, runbook_id: str, count: int,
+                    timeout: float = 600.0) -> None:
+    """Until ``count`` jobs of the runbook have ended."""
+    rid = uuid.UUID(runbook_id)
+
+    async def done() -> bool:
+        n = await conn.fetchval(
+            "SELECT count(*) FROM jobs WHERE runbook_id = $1 AND status = ANY($2::text[])",
+            rid, list(FINAL))
+        return n >= count
+
+    await waker.until(done, timeout)
+
+
+async def insert_jobs(conn: asyncpg.Connection, runbook: Any, count: int) -> None:
+    """``count`` jobs of ``runbook`` committed in one transaction (one wake-up)."""
+    from orch.db.jobs import create_job
+
+    async with conn.transaction():
+        for _ in range(count):
+            await create_job(conn, runbook=runbook, parameters={}, created_by=None)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -114,8 +189,77 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def median(values: list[float]) -> float:
-    return statistics.median(values)
+    return statistics.median(values) if values else float("nan")
 
 
-__all__ = ["check_in", "create_pool", "database", "median", "percentile", "server_process",
-           "settings_of"]
+def rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def cpu_seconds(pid: int) -> float:
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+async def postmaster_pid(conn: asyncpg.Connection) -> int | None:
+    """The PostgreSQL postmaster serving ``conn`` when it runs on this machine, else None."""
+    backend = await conn.fetchval("SELECT pg_backend_pid()")
+    with contextlib.suppress(psutil.Error):
+        parent = psutil.Process(backend).parent()
+        if parent is not None:
+            return parent.pid
+    return None
+
+
+def postgres_cpu_seconds(postmaster: int | None) -> float:
+    """CPU time of one PostgreSQL server: the postmaster and its processes, live and ended."""
+    if postmaster is None:
+        return float("nan")
+    try:
+        root = psutil.Process(postmaster)
+        t = root.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in root.children():
+            with contextlib.suppress(psutil.Error):
+                c = child.cpu_times()
+                total += c.user + c.system
+        return total
+    except psutil.Error:
+        return float("nan")
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(psutil.virtual_memory().total / 2**30),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_avg": round(os.getloadavg()[0], 2),
+    }
+
+
+__all__ = [
+    "FINAL",
+    "Waker",
+    "check_in",
+    "cpu_seconds",
+    "create_pool",
+    "database",
+    "insert_jobs",
+    "machine",
+    "median",
+    "percentile",
+    "postgres_cpu_seconds",
+    "postmaster_pid",
+    "rss_mb",
+    "server_process",
+    "settings_of",
+    "wait_jobs",
+]

@@ -15,7 +15,16 @@ import json
 import time
 import uuid
 
-from _common import check_in, create_pool, database, median, percentile, server_process, settings_of
+from _common import (
+    Waker,
+    check_in,
+    create_pool,
+    database,
+    median,
+    percentile,
+    server_process,
+    settings_of,
+)
 
 from orch.db.jobs import create_job
 
@@ -39,20 +48,21 @@ async def main(jobs: int) -> dict[str, object]:
             runbook = await check_in(pool, DOC)
             async with server_process(dsn, f"bench-pickup-{uuid.uuid4().hex[:6]}"):
                 latencies: list[float] = []
-                async with pool.acquire() as conn, pool.acquire() as watch:
+                async with pool.acquire() as conn, pool.acquire() as watch, Waker(watch) as waker:
                     for _ in range(jobs):
                         job = await create_job(conn, runbook=runbook, parameters={},
                                                created_by=None)
                         committed = time.time()
-                        started = None
-                        while started is None:
-                            await asyncio.sleep(0.002)
-                            started = await watch.fetchval(
+                        jid = uuid.UUID(job.id)
+
+                        async def started(jid: uuid.UUID = jid) -> object:
+                            return await watch.fetchval(
                                 "SELECT a.started_at FROM jobs j JOIN activity_runs a"
                                 " ON a.instance_id = j.instance_id AND a.activity = 'start'"
-                                " WHERE j.id = $1 AND j.status = 'success'",
-                                uuid.UUID(job.id))
-                        latencies.append((started.timestamp() - committed) * 1000)
+                                " WHERE j.id = $1 AND j.status = 'success'", jid)
+
+                        at = await waker.until(started, timeout=60)
+                        latencies.append((at.timestamp() - committed) * 1000)
         finally:
             await pool.close()
     return {
