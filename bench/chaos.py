@@ -221,8 +221,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             downs = await pool.fetchval(
                 "SELECT count(*) FROM events WHERE kind = 'server' AND status = 'down'")
             gaps: list[float] = []
+            per_kill: list[float | None] = []
             never_taken = 0
             for name, at, owned in kills:
+                start_of_kill = len(gaps)
                 for iid in owned:
                     first = await pool.fetchval(
                         "SELECT min(at) FROM events WHERE instance_id = $1"
@@ -232,6 +234,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         never_taken += 1
                     else:
                         gaps.append(first.timestamp() - at)
+                mine = gaps[start_of_kill:]
+                per_kill.append(round(max(mine), 2) if mine else None)
         finally:
             for s in servers:
                 s.stop()
@@ -260,6 +264,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "servers_marked_down": downs,
         "max_kill_to_takeover_s": round(max(gaps), 3) if gaps else None,
         "median_kill_to_takeover_s": round(sorted(gaps)[len(gaps) // 2], 3) if gaps else None,
+        "max_gap_per_kill_s": per_kill,
         "elapsed_s": round(elapsed, 1),
         "settings": {"heartbeat_s": 1.0, "timeout_s": 3.0, "kill_every_s": args.kill_every,
                      "restart_after_s": args.restart_after, "activity_s": args.seconds,

@@ -313,10 +313,12 @@ class RunbookServer:
         free = s.capacity - len(self._running)
         if free <= 0:
             return
+        want = min(free, s.claim_batch)
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                Q.claim_instances, self.name, min(free, s.claim_batch), s.server_timeout_seconds
-            )
+            rows = await conn.fetch(Q.claim_instances, self.name, want, s.server_timeout_seconds)
+        if len(rows) == want:
+            self._orphans.set()  # maybe more: look again at once, not at the next poll
+            self._wake.set()
         for row in rows:
             entry = _Running(row["instance_id"], row["job_id"], row["epoch"])
             self._add(entry)
@@ -430,7 +432,12 @@ class RunbookServer:
                 entry.actor = actor
                 if entry.stop_requested:
                     actor.stop()
-                await actor.run()
+                timer = _job_timer(compiled, plan, actor)
+                try:
+                    await actor.run()
+                finally:
+                    if timer is not None:
+                        timer.cancel()
             except OwnershipLost:
                 log.warning("instance taken over by another server; dropped",
                             instance_id=entry.instance_id)
@@ -644,6 +651,25 @@ class RunbookServer:
             self._maintenance = False
             self._orphans.set()
             self._wake.set()
+
+def _job_timer(compiled: Any, plan: InstancePlan, actor: Any) -> asyncio.TimerHandle | None:
+    """The runbook's ``job_timeout_seconds``: stop the instance (failed, ``timeout``) then.
+
+    Counted from the instance's start; a resumed instance keeps the time it
+    already ran (its first recorded run's start). A monitor runs until stopped.
+    """
+    limit = compiled.runbook.job_timeout_seconds
+    if limit is None or compiled.is_monitor:
+        return None
+    from datetime import UTC, datetime
+
+    ran = 0.0
+    if plan.recorded:
+        first = min(r.started_at for r in plan.recorded)
+        ran = max(0.0, (datetime.now(UTC) - first).total_seconds())
+    loop = asyncio.get_running_loop()
+    return loop.call_later(max(0.0, limit - ran), actor.stop, "timeout")
+
 
 async def _first(*aws: Any) -> None:
     """Wait until the first of ``aws`` completes; cancel the others."""
