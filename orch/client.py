@@ -351,6 +351,22 @@ class Client:
         assert final is not None
         return final
 
+    async def ws_connect(
+        self, path: str, *, heartbeat: float = 30.0
+    ) -> aiohttp.ClientWebSocketResponse:
+        """A websocket to ``/api/v1{path}`` (the live feed: see ``orch.live``)."""
+        url = f"{self.url}{API_PREFIX}{path}"
+        try:
+            return await self._get_session().ws_connect(url, heartbeat=heartbeat,
+                                                        max_msg_size=0)
+        except aiohttp.WSServerHandshakeError as e:
+            raise ApiError(e.status, _HTTP_CODES.get(e.status, "http-error"),
+                           f"live feed refused: {e.message}") from None
+        except (aiohttp.ClientConnectionError, aiohttp.InvalidURL, TimeoutError) as e:
+            raise Unreachable(
+                f"cannot reach the gateway at {self.url} ({_reason(e)}); is `orch up` running?"
+            ) from None
+
     # -- service ----------------------------------------------------------------
 
     async def health(self) -> Health:
@@ -400,6 +416,9 @@ class Client:
             return msgspec.json.decode(payload, type=type_)
         except msgspec.DecodeError as e:
             raise ApiError(status, "bad-response", f"unexpected response from {url}: {e}") from None
+
+
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not-found"}
 
 
 def _reason(exc: BaseException) -> str:

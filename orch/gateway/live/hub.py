@@ -73,7 +73,7 @@ class Subscription:
         if not events:
             return
         if self.replaying:
-            if len(self.hold) + len(events) > self.socket.queue_limit:
+            if self.hold and len(self.hold) + len(events) > self.socket.queue_limit:
                 self.socket.overflow()
             else:
                 self.hold.extend(events)

@@ -6,8 +6,9 @@ batches are appended without waiting; when the events queued would pass
 ``queue_limit`` the client is reading too slowly: its queued events are
 dropped and each subscription ends with ``lagged`` and the last seq actually
 handed to the writer, from which the client resumes. So a slow client costs
-at most ``queue_limit`` events of memory (the batches themselves are shared
-with every other socket). Replays wait for room instead: history is read a
+at most ``queue_limit`` events of memory, plus one reader batch (an empty
+outbox always takes a batch); the events themselves are shared with every
+other socket. Replays wait for room instead: history is read a
 page at a time, as fast as the client takes it.
 
 The writer task sends frames one at a time and merges consecutive batches of
@@ -92,7 +93,7 @@ class LiveSocket:
         """Queue live events without waiting; past the limit the client has lagged."""
         if self._closing:
             return
-        if self._queued + len(events) > self.queue_limit:
+        if self._queued and self._queued + len(events) > self.queue_limit:
             self.overflow()
             return
         self._outbox.append((sub, events))
