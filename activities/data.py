@@ -63,6 +63,9 @@ async def initialize_data(ctx: Context, inputs: InitializeDataInputs) -> dict[st
                 raise ActivityError(f"parameter {p.name} is required")
             out[p.name] = ""
             continue
+        if raw == "" and p.type != "string" and p.required is False:
+            out[p.name] = ""  # an optional typed parameter left empty (the job checked it)
+            continue
         try:
             out[p.name] = parameter_text(raw, p.type)
         except ValueError as exc:

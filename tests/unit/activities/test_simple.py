@@ -57,6 +57,14 @@ async def test_initialize_data_publishes_parameters_as_canonical_text() -> None:
     assert initialize_data.fields(props) == {"Service", "Count", "Force", "When", "Note"}
 
 
+async def test_initialize_data_optional_typed_parameter_left_empty() -> None:
+    # a job's parameters give "" for an optional parameter without a default
+    props = {"parameters": [{"name": "When", "type": "datetime", "required": False}]}
+    r = await run_activity(initialize_data, props, parameters={"When": ""})
+    assert r.status == "success", r.error
+    assert r.items == [{"When": ""}]
+
+
 async def test_initialize_data_rejects_missing_and_bad_parameters() -> None:
     props = {"parameters": [{"name": "Count", "type": "integer"}]}
     r = await run_activity(initialize_data, props)
