@@ -159,6 +159,7 @@ class InstanceActor:
         self._id_prefix = str(uuid.uuid4())[:24]
         self._seq = 0
         self._stopping = False
+        self._stop_reason = "stopped"
         self._lost = False
         self._done = False
         self._tg: asyncio.TaskGroup | None = None
@@ -187,11 +188,16 @@ class InstanceActor:
     def stopping(self) -> bool:
         return self._stopping
 
-    def stop(self) -> None:
-        """Ask the instance to stop: cancel executing activities, start nothing new."""
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the instance to stop: cancel executing activities, start nothing new.
+
+        ``reason`` ``"timeout"`` (the runbook's ``job_timeout_seconds``) ends
+        the instance ``failed`` with error ``timeout`` instead of ``stopped``.
+        """
         if self._stopping or self._done:
             return
         self._stopping = True
+        self._stop_reason = reason
         for task in list(self._cancellable):
             task.cancel()
         for act in self._acts:
@@ -461,7 +467,7 @@ class InstanceActor:
         ctx: Context | None = None
         items: list[Item] = []
         if self._stopping:
-            status, error = "stopped", "stopped"
+            status, error = "stopped", self._stop_reason
         elif trig.link == lin.START_LINK and self._start_data is not None:
             status, error, items = "success", None, [dict(i) for i in self._start_data]
         else:
@@ -500,7 +506,7 @@ class InstanceActor:
                 if not self._stopping:
                     raise
                 task.uncancel()
-                status, error, items = "stopped", "stopped", []
+                status, error, items = "stopped", self._stop_reason, []
             except Exception as exc:
                 status, items = "failed", []
                 if deadline is not None and deadline.expired():
@@ -709,7 +715,8 @@ class InstanceActor:
         ended = datetime.now(UTC)
         if self._stopping:
             return InstanceOutcome(
-                status="stopped", returned_data=self._returned, ended_at=ended, error="stopped"
+                status="failed" if self._stop_reason == "timeout" else "stopped",
+                returned_data=self._returned, ended_at=ended, error=self._stop_reason,
             )
         if self._unhandled:
             first = self._unhandled[0]

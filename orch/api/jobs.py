@@ -21,6 +21,8 @@ class StartJob(Request, kw_only=True):
     """Values for the start activity's parameters; text, numbers or booleans."""
     server: str | None = None
     """Run on this runbook server only; null: any eligible server."""
+    priority: int = 0
+    """Higher first among the jobs a runbook server may claim (default 0)."""
 
 
 class Job(Response, kw_only=True):
@@ -45,6 +47,10 @@ class Job(Response, kw_only=True):
     target_server: str | None
     created_by: str | None
     parent_job_id: Id | None
+    priority: int = 0
+    """Higher first among the jobs a runbook server may claim."""
+    retries: int = 0
+    """Times it was queued again after a failure (the runbook's ``retry``)."""
 
 
 class JobList(Response, kw_only=True):
@@ -115,3 +121,8 @@ class Instance(Response, kw_only=True):
     """Jobs its activities started (``invoke_runbook``), oldest first."""
     takeovers: list[Takeover] = []
     """Each change of owner after it started (failover, hand-over, resume), oldest first."""
+    published_data_stored: bool = True
+    """False: the runbook's logging level keeps no activity-specific published data once
+    the instance has ended (it is there while it runs)."""
+    common_data_stored: bool = True
+    """False: nor the common fields (``Status``, ``StartTime``…) — only statuses and timings."""

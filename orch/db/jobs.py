@@ -48,6 +48,7 @@ class RunbookRow(msgspec.Struct, kw_only=True, frozen=True):
     current_version: int
     is_monitor: bool
     max_concurrent_jobs: int
+    disabled: bool = False
 
 
 class JobRow(msgspec.Struct, kw_only=True):
@@ -70,6 +71,9 @@ class JobRow(msgspec.Struct, kw_only=True):
     stop_requested_at: datetime | None
     target_server: str | None = None
     parent_job_id: str | None = None
+    priority: int = 0
+    retries: int = 0
+    """Times the job was queued again after a failure (its runbook's ``retry``)."""
 
 
 def _row(record: asyncpg.Record, kind: type[Any]) -> Any:
@@ -152,16 +156,29 @@ async def create_job(
     parent_job_id: str | None = None,
     parent_instance_id: str | None = None,
     registry: Registry | None = None,
+    priority: int = 0,
 ) -> JobRow:
     """Queue a job of the runbook's current version.
 
-    Raises ``DocumentInvalid`` (bad parameters → 422) and ``Conflict`` (a
-    second live job of a monitor runbook → 409).
+    Raises ``DocumentInvalid`` (bad parameters → 422) and ``Conflict`` (→ 409:
+    a second live job of a monitor runbook, a disabled runbook, or a start
+    outside the schedule of a runbook whose ``schedule.outside`` is ``refuse``).
     """
+    from orch.db.gate import evaluate, schedule_now
     from orch.document.validate import parse_parameters
 
+    if runbook.disabled:
+        raise Conflict(f"{runbook.path} is disabled: it takes no new jobs")
     compiled = await compiled_version(conn, runbook.id, runbook.current_version, registry)
     params = parse_parameters(compiled, parameters)
+    gate_until, reason = None, None
+    gated = compiled.runbook.schedule
+    if gated is not None:
+        definition, now = await schedule_now(conn, gated.name)
+        gate = evaluate(gated.name, definition, now)
+        if gate.open_until is None and gated.outside == "refuse":
+            raise Conflict(f"{runbook.path} refuses jobs outside its schedule: {gate.reason}")
+        gate_until, reason = gate.open_until, gate.reason
     try:
         record = await conn.fetchrow(
             Q.insert_job,
@@ -174,6 +191,9 @@ async def create_job(
             None if created_by is None else uuid.UUID(str(created_by)),
             None if parent_job_id is None else uuid.UUID(str(parent_job_id)),
             None if parent_instance_id is None else uuid.UUID(str(parent_instance_id)),
+            priority,
+            gate_until,
+            reason,
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == MONITOR_INDEX:

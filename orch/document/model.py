@@ -13,7 +13,7 @@ type accepts it and ``as_text`` turns it into the canonical text form.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -123,6 +123,49 @@ class RunbookTest(DocStruct, kw_only=True):
     expect: Expectation = msgspec.field(default_factory=Expectation)
 
 
+# -- runbook properties (issue 14): each optional, absent means "as before" ---------
+
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class ScheduleGate(DocStruct, kw_only=True):
+    """Run only inside a named schedule's windows (``PUT /api/v1/schedules/{name}``)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    outside: Literal["wait", "refuse"] = "wait"
+    """A job started outside: ``wait`` queued for the next window, or ``refuse`` (409)."""
+
+
+class Logging(DocStruct, kw_only=True):
+    """What the database keeps of an instance's published data once it ends."""
+
+    store_published_data: bool = True
+    """The activity-specific fields (``Output``, ``ExitCode``…)."""
+    store_common_data: bool = True
+    """The common fields (``Status``, ``StartTime``, ``EndTime``, ``ErrorSummary``,
+    ``ActivityName``)."""
+
+
+class Notifications(DocStruct, kw_only=True):
+    """Events of kind ``notification`` (and email/webhook delivery when configured)."""
+
+    runs_longer_than_seconds: Positive | None = None
+    on_failure_to_run: bool = False
+    """No eligible server for ``failure_to_run_seconds``, or the job failed to start."""
+    failure_to_run_seconds: Positive = 60
+
+
+class Retry(DocStruct, kw_only=True):
+    """Failed jobs run again as new instances of the same job, after a back-off."""
+
+    max_retries: Annotated[int, msgspec.Meta(ge=0)] = 0
+    backoff_seconds: NonNegative = 0
+    """The wait before the first retry."""
+    backoff_factor: Annotated[float, msgspec.Meta(ge=1)] = 1
+    """Each further wait is the previous one times this."""
+
+
 class Runbook(DocStruct, kw_only=True):
     format: Literal["orch.runbook/1"]
     name: str
@@ -134,6 +177,12 @@ class Runbook(DocStruct, kw_only=True):
     links: list[Link] = []
     tests: list[RunbookTest] = []
     """Test cases run by ``orch test`` (never by a runbook server)."""
+    schedule: ScheduleGate | None = None
+    logging: Logging | None = None
+    notifications: Notifications | None = None
+    job_timeout_seconds: Positive | None = None
+    """A job still running this long (per instance) is stopped and recorded failed: timeout."""
+    retry: Retry | None = None
 
     @property
     def path(self) -> str:

@@ -33,7 +33,8 @@ async def start_job(request: web.Request) -> web.Response:
                           code="unknown-server")
         digest = starts.request_digest("start", msgspec.to_builtins(body))
         return await starts.start(request, conn, runbook=runbook, parameters=body.parameters,
-                                  server=body.server, principal=principal, digest=digest)
+                                  server=body.server, principal=principal, digest=digest,
+                                  priority=body.priority)
 
 
 async def rerun_job(request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ from orch.api import (
 from orch.document.model import Runbook as RunbookDocument
 from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, session
 from orch.gateway.failover import ROUTES as FAILOVER_ROUTES
+from orch.gateway.properties import ROUTES as PROPERTIES_ROUTES
 from orch.gateway.starts import IDEMPOTENCY_PARAM
 from orch.gateway.state import ROUTES as STATE_ROUTES
 
@@ -113,4 +114,5 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
     *session.ROUTES,
     *STATE_ROUTES,
     *FAILOVER_ROUTES,
+    *PROPERTIES_ROUTES,
 )

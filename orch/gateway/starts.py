@@ -66,6 +66,7 @@ async def start(
     server: str | None,
     principal: Principal,
     digest: str,
+    priority: int = 0,
 ) -> web.Response:
     """Start the job (or find the one started under the request's key); 201 with it."""
     key = idempotency_key(request)
@@ -82,6 +83,7 @@ async def start(
                 created_by=principal.user_id,
                 target_server=server,
                 registry=request.app[REGISTRY],
+                priority=priority,
             )
         except DocumentInvalid as e:
             faults = [Fault(path=f.path, message=f.message, code=f.code) for f in e.faults]

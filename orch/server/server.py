@@ -41,6 +41,7 @@ import asyncpg
 from actors.store import InstanceOutcome, InstancePlan, InstanceRef
 from orch.config import Settings
 from orch.db.connect import create_pool
+from orch.db.gate import refresh_gates
 from orch.db.instance_log import InstanceLogWriter
 from orch.db.jobs import cached_version, pinned_version
 from orch.db.launcher import JobWaiters, PgLauncher
@@ -574,6 +575,8 @@ class RunbookServer:
             await asyncio.sleep(0.1)  # coalesce bursts of queued jobs
             self._reasons.clear()
             async with self._tolerate("waiting reasons"), self.pool.acquire() as conn:
+                if await refresh_gates(conn):
+                    self._wake.set()  # a schedule window opened
                 await conn.execute(Q.update_waiting_reasons, self.settings.server_timeout_seconds)
 
     async def _heartbeat(self) -> None:

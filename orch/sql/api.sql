@@ -160,7 +160,9 @@ SELECT j.id::text AS id,
        j.stop_requested_at,
        j.target_server,
        u.name AS created_by,
-       j.parent_job_id::text AS parent_job_id
+       j.parent_job_id::text AS parent_job_id,
+       j.priority,
+       j.retries
   FROM jobs j
   JOIN runbooks r ON r.id = j.runbook_id
   LEFT JOIN users u ON u.id = j.created_by

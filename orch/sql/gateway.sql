@@ -42,7 +42,9 @@ SELECT j.id::text AS id,
        j.stop_requested_at,
        j.target_server,
        u.name AS created_by,
-       j.parent_job_id::text AS parent_job_id
+       j.parent_job_id::text AS parent_job_id,
+       j.priority,
+       j.retries
   FROM jobs j
   JOIN runbooks r ON r.id = j.runbook_id
   LEFT JOIN users u ON u.id = j.created_by
@@ -61,8 +63,12 @@ SELECT i.id::text AS id,
        i.started_at,
        i.ended_at,
        i.returned_data,
-       i.error
+       i.error,
+       v.store_published_data AS published_data_stored,
+       v.store_common_data AS common_data_stored
   FROM instances i
+  JOIN jobs j ON j.id = i.job_id
+  JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.runbook_version
  WHERE i.id = $1;
 
 -- name: api_activity_runs

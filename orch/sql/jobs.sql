@@ -4,13 +4,13 @@
 -- name: runbook_by_id
 -- $1 runbook id
 SELECT id::text AS id, folder_id::text AS folder_id, name, path, current_version,
-       is_monitor, max_concurrent_jobs
+       is_monitor, max_concurrent_jobs, disabled_at IS NOT NULL AS disabled
   FROM runbooks WHERE id = $1
 
 -- name: runbook_by_path
 -- $1 runbook path ('/Folder/Name')
 SELECT id::text AS id, folder_id::text AS folder_id, name, path, current_version,
-       is_monitor, max_concurrent_jobs
+       is_monitor, max_concurrent_jobs, disabled_at IS NOT NULL AS disabled
   FROM runbooks WHERE path = $1
 
 -- name: runbook_document
@@ -19,16 +19,19 @@ SELECT document::text FROM runbook_versions WHERE runbook_id = $1 AND version = 
 
 -- name: insert_job
 -- $1 job id, $2 runbook id, $3 runbook version, $4 parameters, $5 is_monitor,
--- $6 target server, $7 created_by (user id), $8 parent job id, $9 parent instance id
+-- $6 target server, $7 created_by (user id), $8 parent job id, $9 parent instance id,
+-- $10 priority, $11 gate_until (a scheduled runbook: its window's end, null when
+-- closed), $12 waiting reason (the closed schedule's)
 -- One statement: the job and its 'queued' event commit together; the insert
 -- trigger NOTIFYs orch_jobs on commit. A child job without a creator inherits
 -- its parent's (whoever started the parent started the child).
 WITH job AS (
     INSERT INTO jobs (id, runbook_id, runbook_version, status, parameters, is_monitor,
-                      target_server, created_by, parent_job_id, parent_instance_id)
+                      target_server, created_by, parent_job_id, parent_instance_id,
+                      priority, gate_until, waiting_reason)
     VALUES ($1, $2, $3, 'queued', $4, $5, $6,
             coalesce($7::uuid, (SELECT p.created_by FROM jobs p WHERE p.id = $8::uuid)),
-            $8, $9)
+            $8, $9, $10, $11, $12)
     RETURNING *
 ),
 ev AS (
@@ -43,7 +46,8 @@ SELECT job.id::text AS id, job.runbook_id::text AS runbook_id, r.path AS runbook
        job.runbook_version, job.status, job.parameters, job.returned_data, job.created_at,
        job.started_at, job.ended_at, job.claimed_by AS server, job.instance_id::text AS instance_id,
        ARRAY[]::text[] AS instance_ids, job.waiting_reason, job.stop_requested_at,
-       job.target_server, job.parent_job_id::text AS parent_job_id
+       job.target_server, job.parent_job_id::text AS parent_job_id, job.priority,
+       job.retries
   FROM job JOIN runbooks r ON r.id = job.runbook_id
 
 -- name: job_row
@@ -54,7 +58,7 @@ SELECT j.id::text AS id, j.runbook_id::text AS runbook_id, r.path AS runbook_pat
        ARRAY(SELECT i.id::text FROM instances i
               WHERE i.job_id = j.id ORDER BY i.started_at, i.id) AS instance_ids,
        j.waiting_reason, j.stop_requested_at, j.target_server,
-       j.parent_job_id::text AS parent_job_id
+       j.parent_job_id::text AS parent_job_id, j.priority, j.retries
   FROM jobs j JOIN runbooks r ON r.id = j.runbook_id
  WHERE j.id = $1
 

@@ -217,7 +217,9 @@ SELECT id::text FROM jobs
 
 -- name: update_waiting_reasons
 -- $1 server timeout (s). Says why each queued job waits (null: a server can
--- take it now); rows whose reason is unchanged are not touched.
+-- take it now); rows whose reason is unchanged are not touched. A retry's
+-- back-off and a closed schedule gate keep the reason written with them
+-- (jobs_retry, orch/db/gate.py: it names the next window).
 WITH srv AS (
     SELECT name,
            status = 'up' AND heartbeat_at > now() - make_interval(secs => $1) AS alive,
@@ -231,6 +233,11 @@ busy AS (
 reasons AS (
     SELECT j.id,
            CASE
+           WHEN r.disabled_at IS NOT NULL THEN 'runbook disabled'
+           WHEN j.not_before > clock_timestamp() THEN j.waiting_reason
+           WHEN v.schedule_name IS NOT NULL
+                AND (j.gate_until IS NULL OR j.gate_until <= orch_now()) THEN
+               coalesce(j.waiting_reason, format('outside schedule %L', v.schedule_name))
            WHEN r.max_concurrent_jobs > 0 AND coalesce(b.n, 0) >= r.max_concurrent_jobs THEN
                format('runbook at max_concurrent_jobs (%s)', r.max_concurrent_jobs)
            -- capability matching: no live server has every activity type it uses

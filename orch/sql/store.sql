@@ -84,7 +84,8 @@ ended_jobs AS (
        -- a monitor job ends with its monitor instance, not with a trigger's instance
        AND CASE WHEN j.is_monitor THEN o.triggered_by IS NULL
                 ELSE j.instance_id = o.instance_id END
-    RETURNING j.id, o.ord
+    -- status: 'queued' again when the jobs_retry trigger re-queued a failed job
+    RETURNING j.id, o.ord, j.status, j.retries, j.not_before
 ),
 me AS (
     UPDATE servers SET running = $33 WHERE name = $1 AND $33::int IS NOT NULL
@@ -120,8 +121,11 @@ new_events AS (
                    o.ord, 0
               FROM outcomes o
             UNION ALL
-            SELECT 'job', o.ended_at, o.runbook_id, o.job_id, NULL, NULL, NULL, o.status,
-                   NULL, o.ord, 1
+            SELECT 'job', o.ended_at, o.runbook_id, o.job_id, NULL, NULL, NULL, ej.status,
+                   CASE WHEN ej.status = 'queued'
+                        THEN jsonb_build_object('retry', ej.retries, 'not_before', ej.not_before)
+                   END,
+                   o.ord, 1
               FROM outcomes o JOIN ended_jobs ej ON ej.id = o.job_id) e
      ORDER BY e.ord, e.sub
 )
