@@ -27,6 +27,7 @@ from orch.api import (
 )
 from orch.document.model import Runbook as RunbookDocument
 from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, session
+from orch.gateway.authoring import ROUTES as AUTHORING_ROUTES
 from orch.gateway.failover import ROUTES as FAILOVER_ROUTES
 from orch.gateway.properties import ROUTES as PROPERTIES_ROUTES
 from orch.gateway.starts import IDEMPOTENCY_PARAM
@@ -114,5 +115,6 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
     *session.ROUTES,
     *STATE_ROUTES,
     *FAILOVER_ROUTES,
+    *AUTHORING_ROUTES,
     *PROPERTIES_ROUTES,
 )

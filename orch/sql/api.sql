@@ -118,12 +118,14 @@ SELECT r.id::text AS id,
  WHERE r.id = $1;
 
 -- name: api_runbook_lock
--- $1: runbook id; its path and who has it checked out (id and name), locked
-SELECT r.path, r.checked_out_by::text AS holder_id, u.name AS holder
+-- $1: runbook id; its path and who has it checked out (id and name), locked.
+-- The holder's name is a sub-select, not a join: after waiting for the lock the
+-- select list is evaluated again on the row as committed, a joined row is not.
+SELECT r.path, r.checked_out_by::text AS holder_id,
+       (SELECT u.name FROM users u WHERE u.id = r.checked_out_by) AS holder
   FROM runbooks r
-  LEFT JOIN users u ON u.id = r.checked_out_by
  WHERE r.id = $1
-   FOR UPDATE OF r;
+   FOR UPDATE;
 
 -- name: api_runbook_check_out
 -- $1: runbook id, $2: user id. Keeps the time of the first check-out when repeated.
