@@ -46,6 +46,7 @@ from orch.api import (
 from orch.api.failover import FolderServers, RunbookServers
 from orch.api.folders import Folder, FolderList
 from orch.api.operations import Server
+from orch.api.properties import RunbookEnabled
 from orch.api.transfer import ImportResult
 from orch.errors import OrchError
 
@@ -254,9 +255,11 @@ class Client:
         parameters: Mapping[str, Any] | None = None,
         *,
         server: str | None = None,
+        priority: int = 0,
     ) -> Job:
         """Start a job of ``runbook`` (an id or a path such as ``/Examples/Hello``)."""
-        body = {"runbook": runbook, "parameters": dict(parameters or {}), "server": server}
+        body = {"runbook": runbook, "parameters": dict(parameters or {}), "server": server,
+                "priority": priority}
         return await self._call("POST", "/jobs", Job, body=msgspec.json.encode(body))
 
     async def get_job(self, job_id: str) -> Job:
@@ -283,6 +286,13 @@ class Client:
     async def resume_instance(self, instance_id: str) -> Job:
         """Resume a failed instance: its failed activities run again, the rest is kept."""
         return await self._call("POST", f"/instances/{instance_id}/resume", Job)
+
+    # -- runbook properties -----------------------------------------------------
+
+    async def set_runbook_disabled(self, runbook_id: str, disabled: bool) -> RunbookEnabled:
+        """Disable (new starts refused, its monitor stopped) or enable the runbook."""
+        verb = "disable" if disabled else "enable"
+        return await self._call("POST", f"/runbooks/{runbook_id}/{verb}", RunbookEnabled)
 
     # -- runbook servers: assignment, drain, maintenance ------------------------
 

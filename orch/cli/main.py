@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "orch.cli.gateway",
     "orch.cli.job",
     "orch.cli.packs",
+    "orch.cli.properties",
     "orch.cli.runbook",
     "orch.cli.server",
     "orch.cli.servers",

@@ -9,26 +9,15 @@ is asked to stop, through the same path as ``POST /jobs/{id}/stop``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import asyncpg
-import msgspec
 
+from orch.api.properties import RunbookEnabled
 from orch.db.jobs import request_stop
 from orch.errors import Conflict, NotFound
 from orch.sql import Q
 
 __all__ = ["RunbookEnabled", "set_disabled"]
-
-
-class RunbookEnabled(msgspec.Struct, kw_only=True):
-    """The answer of ``POST /runbooks/{id}/disable`` and ``…/enable``."""
-
-    runbook_id: str
-    disabled: bool
-    disabled_at: datetime | None
-    stopped_jobs: list[str]
-    """Monitor jobs asked to stop by this disable."""
 
 
 async def set_disabled(

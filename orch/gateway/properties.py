@@ -9,7 +9,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from orch.api.openapi import Operation
-from orch.db.disable import RunbookEnabled, set_disabled
+from orch.api.properties import RunbookEnabled
+from orch.db.disable import set_disabled
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid
 from orch.gateway.errors import NotFoundError
