@@ -183,8 +183,10 @@ async def list_runbooks(
     folder: str | None = None,
     after: str | None = None,
     limit: int = 100,
+    scope: list[str] | None = None,
 ) -> list[RunbookSummary]:
-    """Runbooks in ``folder`` or below (all when None), by path, after path ``after``."""
+    """Runbooks in ``folder`` or below (all when None), by path, after path ``after``;
+    only those in the ``scope`` subtrees when given (what an operator may view)."""
     folder = normalize_folder(folder) if folder is not None else None
-    rows = await conn.fetch(Q.catalog_runbooks_page, folder, after, limit)
+    rows = await conn.fetch(Q.catalog_runbooks_page, folder, after, limit, scope)
     return [msgspec.convert(dict(r), RunbookSummary) for r in rows]

@@ -1,5 +1,9 @@
 """``invoke_runbook`` over the database: child jobs are ordinary jobs with a parent.
 
+A child job is created as the parent job's starter (``created_by`` is
+inherited) and only if that user may ``start`` the child runbook: an operator
+cannot reach an ungranted runbook through one it was granted.
+
 Starting a child inserts its job (the insert's NOTIFY wakes every server,
 this one included, so it is picked up at once). Waiting is event-driven: a
 child's end NOTIFYs ``orch_job_ended`` (a trigger), the runbook server's
@@ -16,7 +20,7 @@ import asyncpg
 from actors.store import ChildResult, InstanceRef
 from orch.db.jobs import create_job, request_stop, resolve_runbook
 from orch.db.writer import RETRYABLE
-from orch.errors import Conflict, NotFound
+from orch.errors import ActivityError, Conflict, NotFound
 from orch.sdk.registry import Registry
 from orch.sql import Q
 
@@ -93,6 +97,10 @@ class PgLauncher:
             row = await resolve_runbook(conn, runbook)
             if row is None:
                 raise NotFound(f"no runbook {runbook}")
+            # A child runs with the rights of whoever started the parent job.
+            starter = await conn.fetchrow(Q.security_may_start_child, parent.job_id, row.path)
+            if starter is not None and not starter["allowed"]:
+                raise ActivityError(f"user {starter['name']!r} may not start {row.path}")
             job = await create_job(
                 conn,
                 runbook=row,

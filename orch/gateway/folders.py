@@ -20,7 +20,7 @@ from aiohttp import web
 from orch.api.folders import CreateFolder, Folder, FolderList, ListFoldersQuery, UpdateFolder
 from orch.db.catalog import ensure_folder
 from orch.document.model import join_path, normalize_folder
-from orch.gateway.auth import authorize
+from orch.gateway.auth import authorize, view_scope
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
 from orch.gateway.errors import ConflictError, Invalid, NotFoundError
@@ -49,9 +49,9 @@ def _check_segments(path: str, field: str) -> None:
 async def list_folders(request: web.Request) -> web.Response:
     query = read_query(request, ListFoldersQuery)
     under = normalize_folder(query.under) if query.under is not None else None
-    authorize(request, "view", under or "/")
     after = decode_cursor(query.cursor, str)
-    rows = await request.app[POOL].fetch(Q.api_folders_page, under, after, query.limit + 1)
+    rows = await request.app[POOL].fetch(Q.api_folders_page, under, after, query.limit + 1,
+                                         view_scope(request))
     items = [_folder(r) for r in rows[: query.limit]]
     next_cursor = encode_cursor(items[-1].path) if len(rows) > query.limit else None
     return json_response(FolderList(items=items, next=next_cursor))

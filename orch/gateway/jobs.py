@@ -12,11 +12,11 @@ from orch.api import JobList, ListJobsQuery, StartJob
 from orch.api.jobs import RerunQuery
 from orch.db.jobs import request_stop, resolve_runbook
 from orch.gateway import reads, starts
-from orch.gateway.auth import authorize
+from orch.gateway.auth import authorize, view_scope
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
 from orch.gateway.errors import Invalid, NotFoundError
-from orch.gateway.keys import POOL
+from orch.gateway.keys import POOL, PRINCIPAL
 from orch.sql import Q
 
 
@@ -74,17 +74,16 @@ async def list_jobs(request: web.Request) -> web.Response:
     after = decode_cursor(query.cursor, tuple[datetime, UUID])
     async with request.app[POOL].acquire() as conn:
         runbook_id = None
-        target = "/"
         if query.runbook is not None:
             runbook = await resolve_runbook(conn, query.runbook)
-            if runbook is None:
+            if runbook is None or not request[PRINCIPAL].may_see(runbook.path):
                 raise Invalid(f"no runbook {query.runbook}", path="$.runbook",
                               code="invalid-query")
-            runbook_id, target = runbook.id, runbook.path
-        authorize(request, "view", target)
+            runbook_id = runbook.id
         rows = await reads.list_jobs(
             conn, runbook_id=runbook_id, status=query.status, server=query.server,
             since=query.since, until=query.until, after=after, limit=query.limit + 1,
+            scope=view_scope(request),
         )
     items = rows[: query.limit]
     next_cursor = None

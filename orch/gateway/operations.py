@@ -21,11 +21,11 @@ from orch.api.operations import (
     ServerList,
 )
 from orch.db.jobs import resolve_runbook
-from orch.gateway.auth import authorize
+from orch.gateway.auth import authorize, require_admin, view_scope
 from orch.gateway.bodies import json_response, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
 from orch.gateway.errors import Invalid, NotFoundError
-from orch.gateway.keys import POOL, REGISTRY, SETTINGS
+from orch.gateway.keys import POOL, PRINCIPAL, REGISTRY, SETTINGS
 from orch.sdk.registry import GROUP, Registry
 from orch.sql import Q
 
@@ -107,24 +107,22 @@ async def list_events(request: web.Request) -> web.Response:
             if getattr(query, name) is not None:
                 raise Invalid(f"the audit log has no {name} filter", path=f"$.{name}",
                               code="invalid-query")
-        authorize(request, "view", "/")
+        require_admin(request, "read the audit log")
         rows = await pool.fetch(Q.api_audit_page, query.since, query.until, after,
                                 query.limit + 1)
     else:
-        target = "/"
         runbook_id = None
         async with pool.acquire() as conn:
             if query.runbook is not None:
                 runbook = await resolve_runbook(conn, query.runbook)
-                if runbook is None:
+                if runbook is None or not request[PRINCIPAL].may_see(runbook.path):
                     raise Invalid(f"no runbook {query.runbook}", path="$.runbook",
                                   code="invalid-query")
-                runbook_id, target = runbook.id, runbook.path
-            authorize(request, "view", target)
+                runbook_id = runbook.id
             rows = await conn.fetch(
                 Q.api_events_page, query.kind, runbook_id, _uuid(query.job, "$.job"),
                 _uuid(query.instance, "$.instance"), query.server, query.since, query.until,
-                after, query.limit + 1,
+                after, query.limit + 1, view_scope(request),
             )
     items = [msgspec.convert(dict(r), EventRecord) for r in rows[: query.limit]]
     next_cursor = encode_cursor(items[-1].seq) if len(rows) > query.limit else None

@@ -28,11 +28,13 @@ async def list_jobs(
     until: datetime | None = None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    scope: list[str] | None = None,
 ) -> list[Job]:
-    """Newest first; ``after`` is the (created_at, id) of the previous page's last job."""
+    """Newest first; ``after`` is the (created_at, id) of the previous page's last job;
+    only jobs of runbooks in the ``scope`` subtrees when given."""
     created, last_id = after if after is not None else (None, None)
     rows = await conn.fetch(Q.api_jobs_filtered, runbook_id, status, server, since, until,
-                            created, last_id, limit)
+                            created, last_id, limit, scope)
     return [msgspec.convert(dict(r), Job) for r in rows]
 
 

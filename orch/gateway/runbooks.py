@@ -8,7 +8,7 @@ from orch.api import CheckInQuery, ListRunbooksQuery, RunbookList
 from orch.db import catalog
 from orch.document.graph import CompiledRunbook
 from orch.document.validate import load
-from orch.gateway.auth import authorize
+from orch.gateway.auth import authorize, view_scope
 from orch.gateway.bodies import (
     json_response,
     parse_json,
@@ -54,11 +54,11 @@ async def update_runbook(request: web.Request) -> web.Response:
 
 async def list_runbooks(request: web.Request) -> web.Response:
     query = read_query(request, ListRunbooksQuery)
-    authorize(request, "view", query.folder or "/")
     after = decode_cursor(query.cursor, str)
     async with request.app[POOL].acquire() as conn:
         rows = await catalog.list_runbooks(
-            conn, folder=query.folder, after=after, limit=query.limit + 1
+            conn, folder=query.folder, after=after, limit=query.limit + 1,
+            scope=view_scope(request),
         )
     items = rows[: query.limit]
     next_cursor = encode_cursor(items[-1].path) if len(rows) > query.limit else None

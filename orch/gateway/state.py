@@ -40,8 +40,8 @@ from orch.gateway.bodies import (
     read_query,
 )
 from orch.gateway.cursor import decode_cursor, encode_cursor
-from orch.gateway.errors import ConflictError, Forbidden, NotFoundError, Unauthorized
-from orch.gateway.keys import POOL
+from orch.gateway.errors import ConflictError, NotFoundError, Unauthorized
+from orch.gateway.keys import POOL, PRINCIPAL
 from orch.sdk.schedule import Schedule
 from orch.sql import Q
 
@@ -91,11 +91,8 @@ async def list_approvals(request: web.Request) -> web.Response:
     items: list[Approval] = []
     for r in rows[: query.limit]:
         approval = msgspec.convert(dict(r), Approval)
-        try:
-            authorize(request, "view", approval.runbook_path)
-        except Forbidden:
-            continue  # not visible to the caller
-        items.append(approval)
+        if request[PRINCIPAL].may("view", approval.runbook_path):
+            items.append(approval)  # else not visible to the caller
     last = rows[query.limit - 1] if len(rows) > query.limit else None
     nxt = encode_cursor((last["requested_at"], last["id"])) if last is not None else None
     return json_response(ApprovalList(items=items, next=nxt))

@@ -6,19 +6,35 @@
 
 -- name: api_folders_page
 -- $1: folder path or null (all); that folder and every folder below it,
--- $2: path of the previous page's last folder or null (first page), $3: page size
+-- $2: path of the previous page's last folder or null (first page), $3: page size,
+-- $4: the caller's visible subtrees (text[]; null: everything, admins). A folder is
+-- visible when it is in one of them or leads to one; counts include only visible things.
 SELECT f.id::text AS id,
        f.path,
        f.name,
        p.path AS parent,
        f.created_at,
-       (SELECT count(*) FROM folders c WHERE c.parent_id = f.id)::int AS folder_count,
-       (SELECT count(*) FROM runbooks r WHERE r.folder_id = f.id)::int AS runbook_count
+       (SELECT count(*) FROM folders c
+         WHERE c.parent_id = f.id
+           AND ($4::text[] IS NULL
+                OR EXISTS (SELECT 1 FROM unnest($4::text[]) v(p)
+                            WHERE v.p = '/' OR c.path = v.p OR starts_with(c.path, v.p || '/')
+                               OR starts_with(v.p, c.path || '/'))))::int AS folder_count,
+       (SELECT count(*) FROM runbooks r
+         WHERE r.folder_id = f.id
+           AND ($4::text[] IS NULL
+                OR EXISTS (SELECT 1 FROM unnest($4::text[]) v(p)
+                            WHERE v.p = '/' OR r.path = v.p
+                               OR starts_with(r.path, v.p || '/'))))::int AS runbook_count
   FROM folders f
   LEFT JOIN folders p ON p.id = f.parent_id
  WHERE ($1::text IS NULL OR $1::text = '/' OR f.path = $1::text
         OR starts_with(f.path, $1::text || '/'))
    AND ($2::text IS NULL OR f.path > $2::text)
+   AND ($4::text[] IS NULL OR f.path = '/'
+        OR EXISTS (SELECT 1 FROM unnest($4::text[]) v(p)
+                    WHERE v.p = '/' OR f.path = v.p OR starts_with(f.path, v.p || '/')
+                       OR starts_with(v.p, f.path || '/')))
  ORDER BY f.path
  LIMIT $3;
 
@@ -143,7 +159,8 @@ UPDATE runbooks SET checked_out_by = NULL, checked_out_at = NULL WHERE id = $1;
 -- name: api_jobs_filtered
 -- $1: runbook id or null, $2: status or null, $3: server (claimed by) or null,
 -- $4: created at or after (or null), $5: created before (or null),
--- $6: created_at of the previous page's last job or null (first page), $7: its id, $8: page size
+-- $6: created_at of the previous page's last job or null (first page), $7: its id, $8: page size,
+-- $9: the caller's visible subtrees (text[]; null: everything, admins)
 SELECT j.id::text AS id,
        j.runbook_id::text AS runbook_id,
        r.path AS runbook_path,
@@ -174,6 +191,9 @@ SELECT j.id::text AS id,
    AND ($4::timestamptz IS NULL OR j.created_at >= $4::timestamptz)
    AND ($5::timestamptz IS NULL OR j.created_at < $5::timestamptz)
    AND ($6::timestamptz IS NULL OR (j.created_at, j.id) < ($6::timestamptz, $7::uuid))
+   AND ($9::text[] IS NULL
+        OR EXISTS (SELECT 1 FROM unnest($9::text[]) v(p)
+                    WHERE v.p = '/' OR r.path = v.p OR starts_with(r.path, v.p || '/')))
  ORDER BY j.created_at DESC, j.id DESC
  LIMIT $8;
 
@@ -298,7 +318,9 @@ SELECT s.name, p.pack
 -- name: api_events_page
 -- $1: kind or null, $2: runbook id or null, $3: job id or null, $4: instance id or null,
 -- $5: server or null, $6: at or after (or null), $7: before (or null),
--- $8: seq of the previous page's last event or null (first page), $9: page size. Newest first.
+-- $8: seq of the previous page's last event or null (first page), $9: page size,
+-- $10: the caller's visible subtrees (text[]; null: everything, admins): only events of
+-- visible runbooks then (no server events). Newest first.
 SELECT e.seq,
        e.kind,
        e.at,
@@ -322,6 +344,10 @@ SELECT e.seq,
    AND ($6::timestamptz IS NULL OR e.at >= $6::timestamptz)
    AND ($7::timestamptz IS NULL OR e.at < $7::timestamptz)
    AND ($8::bigint IS NULL OR e.seq < $8::bigint)
+   AND ($10::text[] IS NULL
+        OR EXISTS (SELECT 1 FROM runbooks r, unnest($10::text[]) v(p)
+                    WHERE r.id = e.runbook_id
+                      AND (v.p = '/' OR r.path = v.p OR starts_with(r.path, v.p || '/'))))
  ORDER BY e.seq DESC
  LIMIT $9;
 

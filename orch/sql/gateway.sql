@@ -189,7 +189,8 @@ SELECT v.runbook_id::text AS runbook_id,
 
 -- name: catalog_runbooks_page
 -- $1: folder path or null (every folder); runbooks in it or below it,
--- $2: path of the previous page's last runbook or null (first page), $3: page size
+-- $2: path of the previous page's last runbook or null (first page), $3: page size,
+-- $4: the caller's visible subtrees (text[]; null: everything, admins)
 SELECT r.id::text AS id,
        r.path,
        f.path AS folder,
@@ -207,5 +208,8 @@ SELECT r.id::text AS id,
  WHERE ($1::text IS NULL OR $1::text = '/' OR f.path = $1::text
         OR starts_with(f.path, $1::text || '/'))
    AND ($2::text IS NULL OR r.path > $2::text)
+   AND ($4::text[] IS NULL
+        OR EXISTS (SELECT 1 FROM unnest($4::text[]) v(p)
+                    WHERE v.p = '/' OR r.path = v.p OR starts_with(r.path, v.p || '/')))
  ORDER BY r.path
  LIMIT $3;

@@ -47,18 +47,19 @@ async def test_valid_tokens_pass(api: Api) -> None:
     assert status == 200
 
 
-async def test_non_admin_is_403(api: Api) -> None:
+async def test_operator_without_grants_sees_nothing(api: Api) -> None:
     created = await api.client.check_in(document())
     operator = await api.make_user("operator")
+    status, answer = await api.request("GET", "/api/v1/runbooks", token=operator)
+    assert status == 200 and answer["items"] == []
     for method, path, body in [
-        ("GET", "/api/v1/runbooks", None),
         ("GET", f"/api/v1/runbooks/{created.id}", None),
         ("POST", "/api/v1/runbooks", document(name="Other")),
         ("POST", "/api/v1/jobs", {"runbook": created.path, "parameters": {"Name": "x"}}),
     ]:
         status, answer = await api.request(method, path, token=operator, json_body=body)
-        assert status == 403, (method, path)
-        assert answer["error"]["code"] == "forbidden"
+        assert status == 404, (method, path)
+        assert answer["error"]["code"] == "not-found"
 
 
 async def test_public_routes(api: Api) -> None:

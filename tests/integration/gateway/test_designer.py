@@ -47,7 +47,7 @@ async def test_check_out_unknown_and_forbidden(api: Api) -> None:
         assert status == 404
         status, _ = await api.request(method, f"/api/v1/runbooks/{created.id}/checkout",
                                       token=operator)
-        assert status == 403
+        assert status == 404  # no grant: not visible to the operator
 
 
 async def test_diff_between_versions(api: Api) -> None:
