@@ -40,6 +40,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Most records written by one group commit."""
     commit_inflight: int = 2
     """Group commits in flight at once (each on its own connection)."""
+    notify_smtp_host: str | None = None
+    """Runbook notifications by email (orch/server/notifier.py): the SMTP server; unset: none."""
+    notify_smtp_port: int = 25
+    notify_smtp_from: str = "orch@localhost"
+    notify_smtp_to: tuple[str, ...] = ()
+    notify_webhook_url: str | None = None
+    """Runbook notifications POSTed as JSON here; unset: none."""
+    notify_webhook_secret: str | None = None
+    """Key of the ``X-Orch-Signature: sha256=<HMAC-SHA256 of the body>`` header."""
+    notify_retry_seconds: float = 5.0
+    """First back-off after a failed delivery; doubled after each further failure."""
+    notify_max_attempts: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -60,6 +72,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "claim_batch": _number(env, "ORCH_CLAIM_BATCH", 50, int),
             "commit_batch": _number(env, "ORCH_COMMIT_BATCH", 2000, int),
             "commit_inflight": _number(env, "ORCH_COMMIT_INFLIGHT", 2, int),
+            "notify_smtp_host": env.get("ORCH_NOTIFY_SMTP_HOST") or None,
+            "notify_smtp_port": _number(env, "ORCH_NOTIFY_SMTP_PORT", 25, int),
+            "notify_smtp_from": env.get("ORCH_NOTIFY_SMTP_FROM") or "orch@localhost",
+            "notify_smtp_to": tuple(a.strip() for a in env.get("ORCH_NOTIFY_SMTP_TO", "").split(",")
+                                    if a.strip()),
+            "notify_webhook_url": env.get("ORCH_NOTIFY_WEBHOOK_URL") or None,
+            "notify_webhook_secret": env.get("ORCH_NOTIFY_WEBHOOK_SECRET") or None,
+            "notify_retry_seconds": _number(env, "ORCH_NOTIFY_RETRY_SECONDS", 5.0, float),
+            "notify_max_attempts": _number(env, "ORCH_NOTIFY_MAX_ATTEMPTS", 8, int),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
@@ -80,6 +101,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                               path="ORCH_SERVER_TIMEOUT_SECONDS")
         if self.shutdown_grace_seconds < 0:
             raise ConfigError("must not be negative", path="ORCH_SHUTDOWN_GRACE_SECONDS")
+        if self.notify_smtp_host and not self.notify_smtp_to:
+            raise ConfigError("ORCH_NOTIFY_SMTP_HOST needs recipients", path="ORCH_NOTIFY_SMTP_TO")
+        if self.notify_retry_seconds <= 0 or self.notify_max_attempts < 1:
+            raise ConfigError("notification retries need a positive back-off and attempts",
+                              path="ORCH_NOTIFY_RETRY_SECONDS")
         if min(self.pool_size, self.claim_batch, self.commit_batch, self.commit_inflight) < 1:
             raise ConfigError(
                 "pool_size, claim_batch, commit_batch and commit_inflight must be at least 1"

@@ -55,6 +55,7 @@ from orch.logging import get_logger
 from orch.sdk.registry import Registry, default_registry
 from orch.server.listener import Listener
 from orch.server.monitors import MonitorTriggers
+from orch.server.notifier import Notifier
 from orch.sql import Q
 
 __all__ = ["RunbookServer"]
@@ -178,6 +179,8 @@ class RunbookServer:
                 tg.create_task(self._poller(), name=f"{self.name}:poller"),
                 tg.create_task(self._reasons_loop(), name=f"{self.name}:waiting-reasons"),
                 tg.create_task(self._stop_loop(), name=f"{self.name}:stops"),
+                tg.create_task(Notifier(pool, s, self.name).run(),
+                               name=f"{self.name}:notifier"),
             ]
             log_task = tg.create_task(self.log_writer.run(), name=f"{self.name}:instance-log")
             claimer = tg.create_task(self._claimer(), name=f"{self.name}:claimer")
