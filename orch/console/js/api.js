@@ -26,19 +26,22 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
-/** request("GET", "/jobs", {query: {status: "running"}}) → decoded JSON (null for 204). */
-export async function request(method, path, { body, query, signal, quiet401 = false } = {}) {
+/**
+ * request("GET", "/jobs", {query: {status: "running"}}) → decoded JSON (null for 204).
+ * `raw` sends a JSON body as the given text, unchanged (the designer's editor content).
+ */
+export async function request(method, path, { body, raw, query, signal, quiet401 = false } = {}) {
   const url = new URL(API + path, window.location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined || raw !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   const resp = await fetch(url, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
     signal,
   });

@@ -7,6 +7,7 @@ import { makeRights } from "./rights.js";
 import { loginView } from "./views/login.js";
 import { runbooksView } from "./views/runbooks.js";
 import { runbookView } from "./views/runbook.js";
+import { designerView } from "./views/designer.js";
 import { jobsView } from "./views/jobs.js";
 import { jobView } from "./views/job.js";
 import { instanceView } from "./views/instance.js";
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^\/login$/, loginView, null],
   [/^\/(?:runbooks)?$/, runbooksView, "runbooks"],
   [/^\/runbooks\/([0-9a-f-]{36})$/, runbookView, "runbooks"],
+  [/^\/runbooks\/([0-9a-f-]{36})\/design$/, designerView, "runbooks"],
   [/^\/jobs$/, jobsView, "jobs"],
   [/^\/jobs\/([0-9a-f-]{36})$/, jobView, "jobs"],
   [/^\/instances\/([0-9a-f-]{36})$/, instanceView, "jobs"],

@@ -46,6 +46,9 @@ export async function runbookView(ctx) {
     });
     actions.append(start);
   }
+  if (ctx.rights.can("design", runbook)) {
+    actions.append(h("a", { class: "button-link", href: `/runbooks/${id}/design`, id: "design-runbook" }, "Design"));
+  }
 
   const versionRows = [...runbook.versions].reverse().map((v) => h("tr", { "aria-current": v.version === shown.version ? "true" : null },
     h("td", { class: "num" }, v.version === shown.version ? h("strong", null, `v${v.version}`)
