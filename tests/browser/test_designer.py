@@ -128,3 +128,21 @@ async def test_design_check_out_edit_validate_check_in_diff_undo_restore(
     assert restored.current_version == 3
     assert [a["id"] for a in restored.document["activities"]] == ["start", "greet", "done"]
     assert page.console_errors == []
+
+
+async def test_someone_elses_check_out_is_shown_and_read_only(page: Any, console: Console) -> None:
+    branching_id = console.runbooks["/Examples/Branching"]
+    async with console.pool.acquire() as conn:
+        bob = await conn.fetchval(
+            "INSERT INTO users (id, name) VALUES (gen_random_uuid(), 'bob') RETURNING id")
+        await conn.execute(
+            "UPDATE runbooks SET checked_out_by = $1, checked_out_at = now() WHERE id = $2",
+            bob, branching_id)
+    await log_in(page)
+    await page.goto(f"/runbooks/{branching_id}/design")
+    await expect(page.locator(".holder")).to_contain_text("Checked out by bob since")
+    await expect(page.get_by_role("textbox", name="Document (JSON)")).to_have_attribute(
+        "readonly", "")
+    await expect(page.get_by_role("button", name="Check out")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Check in")).to_be_hidden()
+    assert page.console_errors == []
