@@ -18,7 +18,8 @@ import msgspec
 from orch.api.base import Id, Request, Response
 from orch.api.errors import ErrorDetail
 
-LiveKind = Literal["job", "instance", "activity"]
+LiveKind = Literal["job", "instance", "activity", "notification"]
+"""``notification``: a runbook notification (orch/server/PROPERTIES.md); status is its kind."""
 SubscriptionId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]

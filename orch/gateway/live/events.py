@@ -9,7 +9,7 @@ import msgspec
 
 from orch.api.live import LiveEvent
 
-FEED_KINDS = frozenset({"job", "instance", "activity"})
+FEED_KINDS = frozenset({"job", "instance", "activity", "notification"})
 """Kinds the live feed delivers (server and audit events are only in GET /events)."""
 
 _encoder = msgspec.json.Encoder()
