@@ -26,7 +26,7 @@ from orch.api import (
     StartJob,
 )
 from orch.document.model import Runbook as RunbookDocument
-from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, session
+from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, security, session
 from orch.gateway.authoring import ROUTES as AUTHORING_ROUTES
 from orch.gateway.failover import ROUTES as FAILOVER_ROUTES
 from orch.gateway.properties import ROUTES as PROPERTIES_ROUTES
@@ -113,6 +113,7 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
     *routes_import.ROUTES,
     *routes_web.ROUTES,
     *session.ROUTES,
+    *security.ROUTES,
     *STATE_ROUTES,
     *FAILOVER_ROUTES,
     *AUTHORING_ROUTES,
