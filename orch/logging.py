@@ -12,6 +12,8 @@ import sys
 
 import structlog
 
+from orch.masking import mask_processor
+
 _configured = False
 
 
@@ -50,6 +52,7 @@ def configure(*, json: bool | None = None, level: str | None = None) -> None:
         numeric = logging.INFO
     processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
+        mask_processor,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),

@@ -3,7 +3,8 @@
 Runs only while no user exists (under a transaction advisory lock, so two
 processes starting at once create one admin). The secrets are printed once by
 the CLI and written to ``credentials.json`` (mode 0600) in the data folder,
-which the CLI reads as its default credentials.
+which the CLI reads as its default credentials. The data folder also gets
+``secret.key`` (``orch.crypto``) for encrypted variables when it has none.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncpg
 import msgspec
 from argon2 import PasswordHasher
 
+from orch.crypto import ensure_key_file
 from orch.sql import Q
 
 __all__ = [
@@ -73,6 +75,8 @@ async def bootstrap_admin(
         token=token or new_token(),
         url=url,
     )
+    if data_dir is not None:
+        ensure_key_file(data_dir)  # the key of encrypted variables, unless ORCH_SECRET_KEY
     async with conn.transaction():
         await conn.execute(Q.bootstrap_lock)
         if await conn.fetchval(Q.bootstrap_any_user):

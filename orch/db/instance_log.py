@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from orch.logging import get_logger
+from orch.masking import SECRETS
 from orch.sql import Q
 
 __all__ = ["InstanceLogWriter"]
@@ -55,6 +56,7 @@ class InstanceLogWriter:
             key = (instance_id, run_id or None, activity or None)
             self._dropped[key] = self._dropped.get(key, 0) + 1
             return
+        text = SECRETS.mask(text)  # a decrypted secret never reaches the log
         if len(text) > MAX_LINE:
             text = text[:MAX_LINE] + f" [{len(text) - MAX_LINE} more characters]"
         self._pending.append(

@@ -14,6 +14,7 @@ import asyncio
 import uuid
 
 import asyncpg
+import msgspec
 
 from actors.store import (
     InstanceOutcome,
@@ -25,6 +26,7 @@ from actors.store import (
 )
 from orch.db.writer import GroupCommitWriter
 from orch.errors import NotFound
+from orch.masking import SECRETS
 from orch.sql import Q
 
 __all__ = ["PgStore", "load_plan"]
@@ -47,9 +49,18 @@ class PgStore:
             await fut
 
     async def record_run_result(self, ref: InstanceRef, result: RunResult) -> None:
+        if SECRETS:  # decrypted secrets never reach the database (nor the events)
+            result = msgspec.structs.replace(
+                result, published=SECRETS.mask_value(result.published),
+                error=SECRETS.mask_value(result.error),
+                returned_data=SECRETS.mask_value(result.returned_data))
         await self.writer.submit_result(ref, result)
 
     async def record_instance_outcome(self, ref: InstanceRef, outcome: InstanceOutcome) -> None:
+        if SECRETS:
+            outcome = msgspec.structs.replace(
+                outcome, returned_data=SECRETS.mask_value(outcome.returned_data),
+                error=SECRETS.mask_value(outcome.error))
         await asyncio.shield(self.writer.submit_outcome(ref, outcome))
 
 

@@ -2,7 +2,8 @@
 
 Encrypted variables hold ciphertext; they are returned only when a
 ``decrypt`` callable is given (the security layer provides it), else they are
-absent, which the runtime reports as an unknown variable.
+absent, which the runtime reports as an unknown variable. A decrypted value
+joins :data:`orch.masking.SECRETS`, so it is masked wherever it is written down.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Callable
 
 import asyncpg
 
+from orch.errors import ConfigError
 from orch.logging import get_logger
+from orch.masking import SECRETS
 from orch.sql import Q
 
 __all__ = ["PgVariables"]
@@ -36,7 +39,14 @@ class PgVariables:
             if not encrypted:
                 out[name] = value
             elif self.decrypt is not None:
-                out[name] = self.decrypt(value)
+                try:
+                    clear = self.decrypt(value)
+                except ConfigError as e:
+                    log.warning("encrypted variable does not decrypt", variable=name,
+                                error=e.message)
+                    continue
+                SECRETS.add(clear)
+                out[name] = clear
             else:
                 log.warning("encrypted variable without a decryption key", variable=name)
         return out

@@ -40,6 +40,7 @@ import asyncpg
 
 from actors.store import InstanceOutcome, InstancePlan, InstanceRef
 from orch.config import Settings
+from orch.crypto import KeyRing
 from orch.db.connect import create_pool
 from orch.db.gate import refresh_gates
 from orch.db.instance_log import InstanceLogWriter
@@ -152,7 +153,8 @@ class RunbookServer:
         self.waiters = JobWaiters(pool)
         self.store = PgStore(pool, self.writer)
         self.launcher = PgLauncher(pool, self.waiters, registry=self.registry)
-        self.variables = PgVariables(pool)
+        keys = KeyRing.load(s.data_dir)  # encrypted variables decrypt only here
+        self.variables = PgVariables(pool, decrypt=keys.decrypt if keys is not None else None)
         self.services, self.bell = pg_services(pool, poll_seconds=s.poll_seconds,
                                                variables=self.variables)  # fmt: skip
         self.listener = Listener(pool, self._on_notify, self._on_connect)
