@@ -85,6 +85,11 @@ class KeyRing:
             return None
         return cls(_parse(text, str(path)), path=path)
 
+    @property
+    def from_environment(self) -> bool:
+        """The keys came from ``ORCH_SECRET_KEY`` (no file to rewrite)."""
+        return self._path is None
+
     def _refresh(self) -> None:
         if self._path is None:
             return

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "orch.cli.packs",
     "orch.cli.properties",
     "orch.cli.runbook",
+    "orch.cli.security",
     "orch.cli.server",
     "orch.cli.servers",
     "orch.cli.tester",
