@@ -9,6 +9,7 @@ versions and qualified type names (``servers.packs``, ``pack_versions``,
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -99,6 +100,8 @@ def types_used(compiled: CompiledRunbook) -> list[str]:
 async def register_pack(
     conn: asyncpg.Connection, pack: PackRecord, *, registered_by: str | None = None
 ) -> None:
+    """Register a pack version and its types; the audit row (who, and from where: this
+    host) goes in the caller's transaction."""
     types = pack.types
     await conn.execute(
         Q.pack_register,
@@ -115,6 +118,11 @@ async def register_pack(
         [t.input_schema for t in types],
         [t.output_schema for t in types],
     )
+    await conn.execute(Q.security_audit, registered_by, "pack installed",
+                       f"pack:{pack.name}", {"version": pack.version,
+                                             "distribution": pack.distribution,
+                                             "types": [t.name for t in types]},
+                       socket.gethostname())
 
 
 async def list_packs(conn: asyncpg.Connection) -> list[PackRow]:

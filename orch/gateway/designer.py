@@ -19,6 +19,7 @@ from orch.api.designer import DiffQuery
 from orch.db import catalog
 from orch.document.diff import RunbookDiff, diff_runbooks
 from orch.document.model import convert as convert_document
+from orch.gateway.audit import audit
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid, read_query
 from orch.gateway.errors import ConflictError, NotFoundError
@@ -48,6 +49,7 @@ async def check_out(request: web.Request) -> web.Response:
             raise ConflictError(f"{row['path']} is checked out by {row['holder']}",
                                 code="checked-out")
         await conn.execute(Q.api_runbook_check_out, runbook_id, principal.user_id)
+        await audit(conn, request, "runbook checked out", row["path"])
         summary = await _summary(conn, runbook_id)
     return json_response(summary)
 
@@ -61,6 +63,7 @@ async def undo_check_out(request: web.Request) -> web.Response:
             raise ConflictError(f"{row['path']} is checked out by {row['holder']}",
                                 code="checked-out")
         await conn.execute(Q.api_runbook_undo_check_out, runbook_id)
+        await audit(conn, request, "runbook check-out undone", row["path"])
         summary = await _summary(conn, runbook_id)
     return json_response(summary)
 

@@ -22,6 +22,7 @@ from orch.api.openapi import Operation
 from orch.api.operations import Server
 from orch.db import assignment, resume, servers
 from orch.gateway import reads
+from orch.gateway.audit import audit
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid, read_json
 from orch.gateway.errors import Invalid, NotFoundError
@@ -136,8 +137,11 @@ async def resume_instance(request: web.Request) -> web.Response:
         if row is None:
             raise NotFoundError(f"no instance {instance_id}")
         principal = authorize(request, "start", row["path"])
-        await resume.resume_instance(conn, instance_id, actor=principal.name,
-                                     registry=request.app[REGISTRY])
+        async with conn.transaction():
+            await resume.resume_instance(conn, instance_id, actor=principal.name,
+                                         registry=request.app[REGISTRY])
+            await audit(conn, request, "instance resumed", row["path"],
+                        {"job": row["job_id"], "instance": str(instance_id)})
         job = await reads.get_job(conn, row["job_id"])
     assert job is not None
     return json_response(job, 202)

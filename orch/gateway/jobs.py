@@ -12,6 +12,7 @@ from orch.api import JobList, ListJobsQuery, StartJob
 from orch.api.jobs import RerunQuery
 from orch.db.jobs import request_stop, resolve_runbook
 from orch.gateway import reads, starts
+from orch.gateway.audit import audit
 from orch.gateway.auth import authorize, view_scope
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
@@ -54,7 +55,9 @@ async def rerun_job(request: web.Request) -> web.Response:
         return await starts.start(request, conn, runbook=runbook,
                                   parameters=dict(origin["parameters"]),
                                   server=origin["target_server"], principal=principal,
-                                  digest=digest)
+                                  digest=digest, audit_action="job rerun",
+                                  audit_data={"rerun_of": str(job_id),
+                                              "version": query.version})
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -99,7 +102,9 @@ async def stop_job(request: web.Request) -> web.Response:
         if path is None:
             raise NotFoundError(f"no job {job_id}")
         authorize(request, "stop", path)
-        await request_stop(conn, job_id)
+        async with conn.transaction():
+            await request_stop(conn, job_id)
+            await audit(conn, request, "job stop requested", path, {"job": str(job_id)})
         job = await reads.get_job(conn, job_id)
     assert job is not None
     return json_response(job, 202)

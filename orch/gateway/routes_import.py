@@ -20,6 +20,7 @@ from orch.api import Fault, Operation
 from orch.api.transfer import ImportedRunbook, ImportResult, ImportRunbooks
 from orch.db import catalog
 from orch.document import CompiledRunbook, DocumentInvalid, load
+from orch.gateway.audit import audit
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, read_json
 from orch.gateway.errors import Invalid
@@ -76,7 +77,12 @@ async def import_runbooks(request: web.Request) -> web.Response:
         await transaction.start()
         try:
             for c in compiled:
-                items.append(await _check_in(conn, c, body.comment, user_id))
+                item = await _check_in(conn, c, body.comment, user_id)
+                if item.action != "unchanged":
+                    await audit(conn, request, "runbook checked in", item.path,
+                                {"id": str(item.id), "version": item.version,
+                                 "created": item.action == "created", "import": True})
+                items.append(item)
         except BaseException:
             await transaction.rollback()
             raise

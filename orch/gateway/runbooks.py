@@ -8,6 +8,7 @@ from orch.api import CheckInQuery, ListRunbooksQuery, RunbookList
 from orch.db import catalog
 from orch.document.graph import CompiledRunbook
 from orch.document.validate import load
+from orch.gateway.audit import audit
 from orch.gateway.auth import authorize, view_scope
 from orch.gateway.bodies import (
     json_response,
@@ -33,10 +34,12 @@ async def create_runbook(request: web.Request) -> web.Response:
     query = read_query(request, CheckInQuery)
     compiled = await _read_document(request)
     principal = authorize(request, "design", compiled.runbook.path)
-    async with request.app[POOL].acquire() as conn:
+    async with request.app[POOL].acquire() as conn, conn.transaction():
         result = await catalog.check_in_new(
             conn, compiled, comment=query.comment, user_id=principal.user_id
         )
+        await audit(conn, request, "runbook checked in", result.path,
+                    {"id": str(result.id), "version": result.version, "created": True})
     return json_response(result, 201, headers={"Location": f"/api/v1/runbooks/{result.id}"})
 
 
@@ -45,10 +48,12 @@ async def update_runbook(request: web.Request) -> web.Response:
     query = read_query(request, CheckInQuery)
     compiled = await _read_document(request)
     principal = authorize(request, "design", compiled.runbook.path)
-    async with request.app[POOL].acquire() as conn:
+    async with request.app[POOL].acquire() as conn, conn.transaction():
         result = await catalog.check_in_version(
             conn, runbook_id, compiled, comment=query.comment, user_id=principal.user_id
         )
+        await audit(conn, request, "runbook checked in", result.path,
+                    {"id": str(result.id), "version": result.version})
     return json_response(result)
 
 

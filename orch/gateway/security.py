@@ -46,6 +46,7 @@ from orch.api.security import (
 )
 from orch.crypto import KeyRing
 from orch.db.bootstrap import hash_password, hash_token, new_token
+from orch.gateway.audit import audit
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
@@ -59,16 +60,6 @@ __all__ = ["ROUTES", "audit"]
 API = "/api/v1"
 _NAME = {"name": {"type": "string", "minLength": 1, "maxLength": 100}}
 _GROUP_MEMBER = {"name": _NAME["name"], "user": _NAME["name"]}
-
-
-async def audit(
-    conn: asyncpg.Connection | asyncpg.Pool, request: web.Request, action: str,
-    target: str | None, data: dict[str, object] | None = None,
-) -> None:
-    """One audit row: who (the caller), what, on what, and from where."""
-    principal = request.get(PRINCIPAL)
-    actor = principal.name if principal is not None else None
-    await conn.execute(Q.security_audit, actor, action, target, data, request.remote)
 
 
 def _manager(request: web.Request) -> None:

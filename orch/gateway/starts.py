@@ -24,6 +24,7 @@ from orch.api import Fault, Job
 from orch.db.jobs import RunbookRow, create_job
 from orch.document.faults import DocumentInvalid
 from orch.gateway import reads
+from orch.gateway.audit import audit
 from orch.gateway.bodies import json_response
 from orch.gateway.errors import ConflictError, Invalid
 from orch.gateway.keys import REGISTRY
@@ -67,8 +68,11 @@ async def start(
     principal: Principal,
     digest: str,
     priority: int = 0,
+    audit_action: str = "job started",
+    audit_data: dict[str, object] | None = None,
 ) -> web.Response:
-    """Start the job (or find the one started under the request's key); 201 with it."""
+    """Start the job (or find the one started under the request's key); 201 with it.
+    The audit row (``audit_action``) commits with the job; a replay writes none."""
     key = idempotency_key(request)
     async with conn.transaction():
         if key is not None:
@@ -91,6 +95,8 @@ async def start(
                           code="invalid-parameters") from None
         if key is not None:
             await conn.execute(Q.api_idempotency_set_job, principal.user_id, key, created.id)
+        await audit(conn, request, audit_action, runbook.path,
+                    {"job": str(created.id), **(audit_data or {})})
         job = await reads.get_job(conn, created.id)
     assert job is not None
     return _created(job)
