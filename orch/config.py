@@ -52,6 +52,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     notify_retry_seconds: float = 5.0
     """First back-off after a failed delivery; doubled after each further failure."""
     notify_max_attempts: int = 8
+    login_window_seconds: float = 300.0
+    """Login rate limiting (orch/gateway/throttle.py): failed logins counted over this
+    sliding window, in the database so every gateway sees the same count."""
+    login_max_failures: int = 5
+    """Failures of one user name from one address within the window before a 429."""
+    login_max_failures_per_address: int = 20
+    """Failures from one address (any user names) within the window before a 429."""
+    retention_days: float | None = None
+    """Finished jobs (and their instances, runs, logs) and events older than this are
+    purged automatically by one runbook server (orch/db/purge.py); unset: never."""
+    audit_retention_days: float | None = None
+    """Audit entries older than this are purged too; unset: kept."""
+    purge_interval_seconds: float = 3600.0
+    """How often the automatic purge looks (one server at a time: advisory lock)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -81,6 +95,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "notify_webhook_secret": env.get("ORCH_NOTIFY_WEBHOOK_SECRET") or None,
             "notify_retry_seconds": _number(env, "ORCH_NOTIFY_RETRY_SECONDS", 5.0, float),
             "notify_max_attempts": _number(env, "ORCH_NOTIFY_MAX_ATTEMPTS", 8, int),
+            "login_window_seconds": _number(env, "ORCH_LOGIN_WINDOW_SECONDS", 300.0, float),
+            "login_max_failures": _number(env, "ORCH_LOGIN_MAX_FAILURES", 5, int),
+            "login_max_failures_per_address": _number(
+                env, "ORCH_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, int),
+            "retention_days": _number(env, "ORCH_RETENTION_DAYS", None, float),
+            "audit_retention_days": _number(env, "ORCH_AUDIT_RETENTION_DAYS", None, float),
+            "purge_interval_seconds": _number(env, "ORCH_PURGE_INTERVAL_SECONDS", 3600.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
@@ -106,6 +127,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.notify_retry_seconds <= 0 or self.notify_max_attempts < 1:
             raise ConfigError("notification retries need a positive back-off and attempts",
                               path="ORCH_NOTIFY_RETRY_SECONDS")
+        if self.login_window_seconds <= 0 or min(self.login_max_failures,
+                                                 self.login_max_failures_per_address) < 1:
+            raise ConfigError("login rate limiting needs a positive window and limits",
+                              path="ORCH_LOGIN_WINDOW_SECONDS")
+        for name in ("retention_days", "audit_retention_days"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ConfigError("must be positive", path=f"ORCH_{name.upper()}")
+        if self.purge_interval_seconds <= 0:
+            raise ConfigError("must be positive", path="ORCH_PURGE_INTERVAL_SECONDS")
         if min(self.pool_size, self.claim_batch, self.commit_batch, self.commit_inflight) < 1:
             raise ConfigError(
                 "pool_size, claim_batch, commit_batch and commit_inflight must be at least 1"

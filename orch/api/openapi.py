@@ -30,6 +30,7 @@ ERROR_TEXT = {
     413: "Request body too large",
     415: "The body is not `application/json`",
     422: "Well-formed but invalid document or body; `error.path` names the fault",
+    429: "Too many failed logins: wait `Retry-After` seconds",
 }
 
 

@@ -32,8 +32,9 @@ from orch.api import Operation
 from orch.api.session import Grant, Login, Me
 from orch.gateway.bodies import json_response, read_json
 from orch.gateway.errors import BadRequest, Forbidden, HttpError, Unauthorized
-from orch.gateway.keys import POOL, PRINCIPAL
+from orch.gateway.keys import POOL, PRINCIPAL, SETTINGS
 from orch.gateway.principal import Principal
+from orch.gateway.throttle import check_login_allowed, record_login_failure
 from orch.logging import get_logger
 from orch.sql import Q
 
@@ -173,13 +174,15 @@ async def login(request: web.Request) -> web.Response:
     if not body.name or not body.password:
         raise BadRequest("a user name and a password are required", code="missing-credentials")
     pool = request.app[POOL]
+    settings = request.app[SETTINGS]
+    remote = _remote(request)
+    await check_login_allowed(pool, settings, body.name, remote)
     row = await pool.fetchrow(Q.session_user_by_name, body.name)
     stored = None if row is None or row["disabled"] else row["password_hash"]
     # argon2 takes tens of milliseconds of CPU: off the event loop.
     ok, rehashed = await asyncio.to_thread(_verify, stored, body.password)
-    remote = _remote(request)
     if not ok or row is None:
-        await pool.execute(Q.session_audit, body.name, "login_failed", remote)
+        await record_login_failure(pool, settings, body.name, remote)
         log.info("login failed", user=body.name, remote=remote)
         raise Unauthorized("wrong user name or password", code="bad-credentials")
     secret = secrets.token_urlsafe(32)
@@ -222,7 +225,7 @@ ROUTES = (
     (
         Operation("POST", "/api/v1/session", "login",
                   "Log in with a user name and password: sets the console's session cookie",
-                  body=Login, response=Me, errors=(400, 401, 403, 422), public=True,
+                  body=Login, response=Me, errors=(400, 401, 403, 422, 429), public=True,
                   tags=("session",)),
         login,
     ),
