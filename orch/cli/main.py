@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "orch.cli.job",
     "orch.cli.packs",
     "orch.cli.properties",
+    "orch.cli.purge",
     "orch.cli.runbook",
     "orch.cli.security",
     "orch.cli.server",

@@ -15,6 +15,8 @@ Tasks (all owned by one TaskGroup; if a side task dies the server stops loudly):
   stops the instances it no longer owns (taken over while it was paused or cut
   off) and marks lapsed peers down.
 - ``writer``: the group commit of every instance's records.
+- ``purge``: with ``ORCH_RETENTION_DAYS`` / ``ORCH_AUDIT_RETENTION_DAYS`` set, purges old
+  history every ``purge_interval_seconds`` (one server at a time: ``orch.db.purge``).
 - one task per instance (``instance:<id>``), and ``drain`` while one runs.
 
 Shutdown (``request_shutdown``; SIGTERM/SIGINT in the CLI) and drain (status
@@ -47,6 +49,7 @@ from orch.db.instance_log import InstanceLogWriter
 from orch.db.jobs import cached_version, pinned_version
 from orch.db.launcher import JobWaiters, PgLauncher
 from orch.db.packs import report_packs, server_report
+from orch.db.purge import AutoPurge
 from orch.db.services import CHANNELS as SERVICE_CHANNELS
 from orch.db.services import pg_services
 from orch.db.store import PgStore, load_plan
@@ -183,6 +186,8 @@ class RunbookServer:
                 tg.create_task(self._stop_loop(), name=f"{self.name}:stops"),
                 tg.create_task(Notifier(pool, s, self.name).run(),
                                name=f"{self.name}:notifier"),
+                tg.create_task(AutoPurge(pool, s, self.name).run(),
+                               name=f"{self.name}:purge"),
             ]
             log_task = tg.create_task(self.log_writer.run(), name=f"{self.name}:instance-log")
             claimer = tg.create_task(self._claimer(), name=f"{self.name}:claimer")
