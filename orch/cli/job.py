@@ -1,7 +1,7 @@
 """``orch job start|stop|show``: run runbooks and read their results from the terminal.
 
-``start --wait`` follows the job: one line per activity run as it starts and
-finishes (with its published data), then the returned data. Exit status:
+``start --wait`` follows the job on the live feed: one line per activity run
+as it starts and finishes (with its published data), then the returned data. Exit status:
 0 success, 2 warning, 1 anything else (DESIGN's CLI contract).
 """
 
@@ -12,7 +12,7 @@ import sys
 import click
 import msgspec
 
-from orch.api import ActivityRun, Instance, Job
+from orch.api import FINISHED_JOB_STATUSES, ActivityRun, Instance, Job
 from orch.cli.main import cli
 from orch.cli.output import (
     fail,
@@ -24,7 +24,8 @@ from orch.cli.output import (
     status_text,
 )
 from orch.cli.remote import Remote, remote_options
-from orch.client import Client
+from orch.client import ApiError, Client
+from orch.live import follow
 
 EXIT_CODES = {"success": 0, "warning": 2}
 
@@ -69,7 +70,39 @@ def print_result(job: Job) -> None:
 
 
 async def _follow(client: Client, job: Job, *, quiet: bool) -> Job:
-    """Print activity runs as they appear and change; the finished job."""
+    """Print activity runs as they start and end; the finished job.
+
+    Driven by the live feed; a gateway without it is polled instead.
+    """
+    try:
+        return await _follow_live(client, job, quiet=quiet)
+    except ApiError as e:
+        if e.status != 404:
+            raise
+    return await _follow_polling(client, job, quiet=quiet)
+
+
+async def _follow_live(client: Client, job: Job, *, quiet: bool) -> Job:
+    last_status = job.status
+    async for event in follow(client, job=job.id, after=0):
+        if event.kind == "job" and event.status is not None:
+            if event.status in FINISHED_JOB_STATUSES:
+                break
+            if not quiet and event.status != last_status:
+                click.echo(job_line(msgspec.structs.replace(job, status=event.status)))
+            last_status = event.status
+        elif event.kind == "activity" and not quiet:
+            if event.status == "running":
+                click.echo(f"  {event.activity or '?':<16} {status_text('running')}")
+            elif event.instance_id is not None:
+                instance = await client.get_instance(event.instance_id)
+                for r in instance.activity_runs:
+                    if r.run_id == event.run_id:
+                        click.echo(run_line(r))
+    return await client.get_job(job.id)
+
+
+async def _follow_polling(client: Client, job: Job, *, quiet: bool) -> Job:
     seen: dict[str, str] = {}
     last_status = job.status
     async for current, instance in client.watch_job(job.id):

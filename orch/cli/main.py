@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "orch.cli.tester",
     "orch.cli.transfer",
     "orch.cli.up",
+    "orch.cli.watch",
 )
 
 
