@@ -6,7 +6,9 @@ RSS gives the memory per waiting instance; when all have ended, its CPU time
 over the jobs gives the CPU per job (claim, start, wait, result, outcome).
 Then ``--finished`` short jobs (three activities) run to the end, and the
 growth of the tables that keep their history (jobs, instances,
-activity_runs, events, with indexes) is reported per 1,000 finished jobs.
+activity_runs, events, with indexes) is reported per 1,000 finished jobs;
+then ``orch purge``'s function removes them; ``--cycles`` rounds of jobs and
+purge show whether the tables stay flat (VACUUM reusing the freed space).
 Prints one JSON line.
 
     python bench/growth.py [--sizes 100,1000,10000] [--finished 2000]
@@ -86,32 +88,47 @@ async def one_size(dsn: str, pool: Any, size: int) -> dict[str, Any]:
     }
 
 
-async def database_growth(dsn: str, pool: Any, jobs: int) -> dict[str, Any]:
-    runbook = await check_in(pool, SHORT_DOC)
+async def database_growth(dsn: str, pool: Any, jobs: int, cycles: int) -> dict[str, Any]:
+    """History tables after ``jobs`` finished jobs and after a purge, ``cycles`` times."""
+    from datetime import UTC, datetime
+
+    from orch.db.purge import purge
+
+    runbooks = [await check_in(pool, SHORT_DOC) for _ in range(cycles)]
+    sizes: list[int] = []
     async with server_process(dsn, f"bench-growth-db-{uuid.uuid4().hex[:6]}"), \
             pool.acquire() as conn, pool.acquire() as watch, \
             Waker(watch, fallback=0.2) as waker:
-        await conn.execute("VACUUM ANALYZE")
-        before = await table_bytes(conn)
-        await insert_jobs(conn, runbook, jobs)
-        await wait_jobs(waker, watch, runbook.id, jobs)
-        await conn.execute("VACUUM ANALYZE")
-        after = await table_bytes(conn)
-    per_1000 = (after - before) / jobs * 1000
+
+        async def measure() -> None:
+            await conn.execute("VACUUM ANALYZE")
+            sizes.append(await table_bytes(conn))
+
+        await measure()
+        for runbook in runbooks:
+            await insert_jobs(conn, runbook, jobs)
+            await wait_jobs(waker, watch, runbook.id, jobs)
+            await measure()
+            await purge(conn, cutoff=datetime.now(UTC))
+            await measure()
+    empty, full = sizes[0], sizes[1]
     return {
         "finished_jobs": jobs,
         "activities_per_job": len(SHORT_DOC["activities"]),
-        "mb_per_1000_jobs": round(per_1000 / 2**20, 2),
+        "mb_per_1000_jobs": round((full - empty) / jobs * 1000 / 2**20, 2),
+        "mb_history_empty": round(empty / 2**20, 2),
+        "mb_after_jobs": [round(b / 2**20, 2) for b in sizes[1::2]],
+        "mb_after_purge": [round(b / 2**20, 2) for b in sizes[2::2]],
     }
 
 
-async def main(sizes: list[int], finished: int) -> dict[str, Any]:
+async def main(sizes: list[int], finished: int, cycles: int) -> dict[str, Any]:
     async with database() as dsn:
         pg_settings = await settings_of(dsn)
         pool = await create_pool(dsn, min_size=2, max_size=2)
         try:
             curve = [await one_size(dsn, pool, size) for size in sizes]
-            db = await database_growth(dsn, pool, finished)
+            db = await database_growth(dsn, pool, finished, cycles)
         finally:
             await pool.close()
     return {"workload": "growth", "curve": curve, "database": db, **pg_settings}
@@ -121,6 +138,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--finished", type=int, default=2000)
+    parser.add_argument("--cycles", type=int, default=3, help="rounds of jobs then purge")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    print(json.dumps(asyncio.run(main(sizes, args.finished))))
+    print(json.dumps(asyncio.run(main(sizes, args.finished, args.cycles))))

@@ -107,7 +107,10 @@ def summary(r: dict[str, Any]) -> tuple[str, str]:
                            f"{p['server_cpu_ms_per_job']} ms CPU/job" for p in r["curve"])
         db = r["database"]
         return (f"{points}; database {db['mb_per_1000_jobs']} MiB per 1,000 finished jobs "
-                f"({db['activities_per_job']} activities each)", "report")
+                f"({db['activities_per_job']} activities each); history tables after each "
+                f"round of {db['finished_jobs']:,} jobs {db['mb_after_jobs']} MiB, after each "
+                f"purge {db['mb_after_purge']} MiB (empty {db['mb_history_empty']} MiB)",
+                "report")
     return json.dumps(r), ""
 
 
