@@ -22,7 +22,8 @@ _REF = "#/components/schemas/{name}"
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 
 ERROR_TEXT = {
-    400: "Malformed request (not JSON, or not the expected JSON structure)",
+    400: "Malformed request (not JSON, or not the expected JSON structure); a request the "
+         "HTTP server cannot parse (such as an over-long URL) gets a plain-text 400",
     401: "No or bad credentials",
     403: "Visible but not allowed",
     404: "Unknown, or not visible to the caller",
@@ -129,8 +130,11 @@ def build(operations: Iterable[Operation], *, title: str = "orch") -> dict[str, 
         for code in op.alt_statuses:
             responses[str(code)] = {**ok, "description": f"{op.summary} ({code})"}
         body_errors = (413, 415) if op.body is not None else ()
-        for code in sorted({*op.errors, *body_errors, *(() if op.public else (401,))}):
-            responses[str(code)] = {"description": ERROR_TEXT[code], "content": _json(error_ref)}
+        for code in sorted({400, *op.errors, *body_errors, *(() if op.public else (401,))}):
+            content = _json(error_ref)
+            if code == 400:  # any request may be one the HTTP parser refuses (plain text)
+                content["text/plain"] = {"schema": {"type": "string"}}
+            responses[str(code)] = {"description": ERROR_TEXT[code], "content": content}
         entry: dict[str, Any] = {
             "operationId": op.operation_id,
             "summary": op.summary,

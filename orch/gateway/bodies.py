@@ -74,6 +74,10 @@ async def read_json(request: web.Request, type_: type[T]) -> T:
 
 def read_query(request: web.Request, type_: type[T]) -> T:
     """Query-string parameters converted (``"5"`` → 5) and validated by a Query Struct."""
+    for key, value in request.query.items():
+        if "\x00" in value:
+            raise Invalid("text must not contain NUL characters", path=f"$.{key}",
+                          code="invalid-query")
     try:
         return msgspec.convert(dict(request.query), type_, strict=False)
     except msgspec.ValidationError as e:

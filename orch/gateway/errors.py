@@ -144,6 +144,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return error_response(404, "not-found", e.message, path=e.path)
     except Conflict as e:
         return error_response(409, "conflict", e.message, path=e.path)
+    except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+        # Text PostgreSQL cannot store (a NUL character), wherever the request carried it.
+        return error_response(422, "invalid-text",
+                              "text must not contain NUL (\\u0000) characters")
     except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as e:
         # A concurrent change interfered (e.g. a folder moved during a check-in).
         return error_response(409, "concurrent-change", f"{e}; retry the request")

@@ -44,6 +44,8 @@ async def list_servers(request: web.Request) -> web.Response:
 async def get_server(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     authorize(request, "view", "/")
+    if "\x00" in name:
+        raise NotFoundError(f"no runbook server named {name!r}")
     timeout = request.app[SETTINGS].server_timeout_seconds
     row = await request.app[POOL].fetchrow(Q.api_server, name, timeout)
     if row is None:
