@@ -144,22 +144,31 @@ class Waker:
                 await self.event.wait()
         self.event.clear()
 
-    async def until(self, check: Callable[[], Any], timeout: float = 600.0) -> Any:
-        """Re-run the async ``check`` on every wake-up until it returns a truthy value."""
+    async def until(self, check: Callable[[], Any], timeout: float = 600.0,
+                    every: float = 0.0) -> Any:
+        """Re-run the async ``check`` on wake-ups until it returns a truthy value.
+
+        ``every``: least seconds between two checks, so that counting thousands
+        of rows does not load the database the benchmark is measuring.
+        """
         deadline = time.monotonic() + timeout
         while True:
             self.event.clear()  # before reading: a write during the read wakes us again
+            checked = time.monotonic()
             value = await check()
             if value:
                 return value
             if time.monotonic() > deadline:
                 raise TimeoutError("the benchmark's jobs did not finish in time")
             await self.wait()
+            pause = every - (time.monotonic() - checked)
+            if pause > 0:
+                await asyncio.sleep(pause)
 
 
 async def wait_jobs(waker: Waker, conn: asyncpg.Connection, runbook_id: str, count: int,
-                    timeout: float = 600.0) -> None:
-    """Until ``count`` jobs of the runbook have ended."""
+                    timeout: float = 600.0, every: float = 0.1) -> None:
+    """Until ``count`` jobs of the runbook have ended (checked at most every ``every`` s)."""
     rid = uuid.UUID(runbook_id)
 
     async def done() -> bool:
@@ -168,7 +177,14 @@ async def wait_jobs(waker: Waker, conn: asyncpg.Connection, runbook_id: str, cou
             rid, list(FINAL))
         return n >= count
 
-    await waker.until(done, timeout)
+    await waker.until(done, timeout, every)
+
+
+async def count_waiting(conn: asyncpg.Connection, activity: str) -> int:
+    """Runs of ``activity`` started and not finished (one table, no join: cheap to repeat)."""
+    return int(await conn.fetchval(
+        "SELECT count(*) FROM activity_runs WHERE activity = $1 AND status = 'running'",
+        activity))
 
 
 async def insert_jobs(conn: asyncpg.Connection, runbook: Any, count: int) -> None:
@@ -249,6 +265,7 @@ __all__ = [
     "FINAL",
     "Waker",
     "check_in",
+    "count_waiting",
     "cpu_seconds",
     "create_pool",
     "database",

@@ -24,6 +24,7 @@ from typing import Any
 from _common import (
     Waker,
     check_in,
+    count_waiting,
     create_pool,
     database,
     insert_jobs,
@@ -109,19 +110,16 @@ async def main(instances: int, wait: float, pickups: int) -> dict[str, Any]:
                 rid = uuid.UUID(waiting_rb.id)
 
                 async def all_waiting() -> bool:
-                    n = await watch.fetchval(
-                        "SELECT count(*) FROM activity_runs a JOIN jobs j"
-                        "    ON j.instance_id = a.instance_id"
-                        " WHERE j.runbook_id = $1 AND a.status = 'running'", rid)
-                    return n >= instances
+                    return await count_waiting(watch, "w") >= instances
 
-                await waker.until(all_waiting, timeout=max(60.0, wait))
+                await waker.until(all_waiting, timeout=max(60.0, wait), every=0.25)
                 ramp_s = time.monotonic() - committed
                 rss_waiting = rss_mb(proc.pid)
                 latencies = [await pickup_once(conn, watch, waker, pickup_rb)
                              for _ in range(pickups)]
                 pickups_done = time.monotonic() - committed
-                await wait_jobs(waker, watch, waiting_rb.id, instances, timeout=wait + 600)
+                await wait_jobs(waker, watch, waiting_rb.id, instances, timeout=wait + 600,
+                                every=0.25)
                 total_s = time.monotonic() - begun
                 sampling.cancel()
                 statuses = dict(await watch.fetch(

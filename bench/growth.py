@@ -26,6 +26,7 @@ from typing import Any
 from _common import (
     Waker,
     check_in,
+    count_waiting,
     cpu_seconds,
     create_pool,
     database,
@@ -65,16 +66,13 @@ async def one_size(dsn: str, pool: Any, size: int) -> dict[str, Any]:
         committed = time.monotonic()
 
         async def all_waiting() -> bool:
-            n = await watch.fetchval(
-                "SELECT count(*) FROM activity_runs a JOIN jobs j"
-                "    ON j.instance_id = a.instance_id"
-                " WHERE j.runbook_id = $1 AND a.status = 'running'", rid)
-            return n >= size
+            return await count_waiting(watch, "w") >= size
 
-        await waker.until(all_waiting, timeout=wait_for(size) + 60)
+        await waker.until(all_waiting, timeout=wait_for(size) + 60, every=0.25)
         ramp = time.monotonic() - committed
         rss_waiting = rss_mb(proc.pid)
-        await wait_jobs(waker, watch, runbook.id, size, timeout=wait_for(size) + 600)
+        await wait_jobs(waker, watch, runbook.id, size, timeout=wait_for(size) + 600,
+                        every=0.25)
         cpu = cpu_seconds(proc.pid) - cpu_before
         bad = await watch.fetchval(
             "SELECT count(*) FROM jobs WHERE runbook_id = $1 AND status <> 'success'", rid)
