@@ -121,9 +121,9 @@ async def _follow_polling(client: Client, job: Job, *, quiet: bool) -> Job:
 
 
 async def _start(remote: Remote, runbook: str, params: dict[str, str], server: str | None,
-                 wait: bool, as_json: bool, started: list[str]) -> Job:
+                 priority: int, wait: bool, as_json: bool, started: list[str]) -> Job:
     async with remote.client() as client:
-        job = await client.start_job(runbook, params, server=server)
+        job = await client.start_job(runbook, params, server=server, priority=priority)
         started.append(job.id)
         if not as_json:
             click.echo(job_line(job))
@@ -142,18 +142,20 @@ def job() -> None:
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter of the runbook's start activity (repeatable).")
 @click.option("--server", default=None, help="Run on this runbook server only.")
+@click.option("--priority", type=int, default=0, show_default=True,
+              help="Claimed before queued jobs of lower priority.")
 @click.option("--wait", is_flag=True,
               help="Follow the job to its end; exit 0 success, 2 warning, 1 otherwise.")
 @remote_options
 @json_option
 @handle_errors
-def start(runbook: str, params: tuple[str, ...], server: str | None, wait: bool,
+def start(runbook: str, params: tuple[str, ...], server: str | None, priority: int, wait: bool,
           remote: Remote, as_json: bool) -> None:
     """Start a job of RUNBOOK (a path such as /Examples/Hello, or an id)."""
     parameters = parse_params(params)
     started: list[str] = []
     try:
-        job = run(_start(remote, runbook, parameters, server, wait, as_json, started))
+        job = run(_start(remote, runbook, parameters, server, priority, wait, as_json, started))
     except KeyboardInterrupt:
         if started:
             click.echo(f"stopped waiting; job {started[0]} goes on "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 from click.testing import CliRunner
@@ -19,6 +20,18 @@ async def test_start_with_priority(api: Api) -> None:  # noqa: F811
     assert status == 201 and body["priority"] == 7 and body["retries"] == 0
     job = await api.client.start_job("/Examples/Hello", {"Name": "X"})
     assert job.priority == 0
+
+
+async def test_cli_job_start_with_priority(api: Api) -> None:  # noqa: F811
+    await api.client.check_in(document())
+    _register()
+    env = {"ORCH_URL": api.url, "ORCH_TOKEN": ADMIN_TOKEN}
+    out = await asyncio.to_thread(
+        CliRunner().invoke, cli,
+        ["job", "start", "/Examples/Hello", "-p", "Name=W", "--priority", "5", "--json"], env=env)
+    assert out.exit_code == 0, out.output
+    job_id = json.loads(out.output)["id"]
+    assert (await api.client.get_job(job_id)).priority == 5
 
 
 async def test_disable_refuses_starts_with_409_and_enable_allows_them(
