@@ -150,3 +150,65 @@ def test_the_run_left_the_gateway_healthy(live_gateway: str) -> None:
     assert resp.status_code == 200 and resp.json()["database"] == "ok"
     jobs = requests.get(f"{live_gateway}/api/v1/jobs", headers=AUTH, timeout=30).json()
     assert all(uuid.UUID(j["id"]) for j in jobs["items"])
+
+
+def _admin(url: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    resp = requests.request(method, f"{url}/api/v1{path}", data=json.dumps(body), timeout=30,
+                            headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status_code in (200, 201), resp.text
+    return resp.json()
+
+
+def _operator_token(url: str) -> str:
+    """An operator with view, start and stop on /Granted only (and a runbook there)."""
+    document = json.loads((EXAMPLES / "hello.json").read_bytes())
+    document["folder"] = "/Granted"
+    _admin(url, "POST", "/runbooks", document)
+    _admin(url, "POST", "/users", {"name": "fuzz-operator", "password": "operator-password"})
+    _admin(url, "POST", "/grants", {"principal": "user:fuzz-operator", "target": "/Granted",
+                                    "rights": ["view", "start", "stop"]})
+    return _admin(url, "POST", "/users/fuzz-operator/tokens", {"name": "fuzz"})["token"]
+
+
+def _ungranted_runbooks(url: str) -> list[tuple[str, str]]:
+    """(id, path) of every runbook the operator may not see, read as the admin."""
+    out: list[tuple[str, str]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+        page = requests.get(f"{url}/api/v1/runbooks", headers=AUTH, params=params,
+                            timeout=30).json()
+        out += [(r["id"], r["path"]) for r in page["items"]
+                if not r["path"].startswith("/Granted/")]
+        cursor = page["next"]
+        if not cursor:
+            return out
+
+
+def test_an_operator_gets_no_5xx_and_no_data_of_ungranted_runbooks(live_gateway: str) -> None:
+    """Generated valid requests sent with an operator's token: every answer documented and
+    no 5xx, and no answer names a runbook (by id or path) the operator was not granted."""
+    token = _operator_token(live_gateway)
+    hidden = _ungranted_runbooks(live_gateway)
+    assert hidden, "the seeded /Examples runbooks are not granted"
+    headers = {"Authorization": f"Bearer {token}"}
+    failures: list[str] = []
+    for operation in _operations(live_gateway):
+
+        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+                  derandomize=True, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        def run(case: Any) -> None:
+            response = case.call(base_url=live_gateway, headers=dict(headers), timeout=30)
+            case.validate_response(response, excluded_checks=EXCLUDED)
+            leaked = [f"{rid} {path}" for rid, path in hidden
+                      if rid in response.text or f'"{path}"' in response.text]
+            assert not leaked, f"{case.method} {case.formatted_path}: shows {leaked}"
+
+        try:
+            run()
+        except Unsatisfiable:
+            continue
+        except (Exception, BaseExceptionGroup) as exc:
+            failures.append(f"{operation.label}: {exc}")
+    assert not failures, "\n\n".join(failures)
