@@ -9,6 +9,7 @@ server catches up on whatever it missed while deaf; polling covers the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import asyncpg
@@ -18,6 +19,8 @@ from orch.logging import get_logger
 __all__ = ["CHANNELS", "Listener"]
 
 log = get_logger(__name__)
+
+_LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances", "orch_servers",
             "orch_approvals", "orch_hooks")
@@ -43,8 +46,7 @@ class Listener:
             try:
                 await self._session()
                 delay = 0.05
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    asyncpg.InternalClientError) as exc:
+            except _LOST as exc:
                 log.warning("listener connection failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -64,14 +66,17 @@ class Listener:
         finally:
             self.connected.clear()
             self.backend_pid = None
-            if not conn.is_closed():
-                for channel in CHANNELS:
-                    try:
+            # Nothing here may raise: an error would replace a CancelledError in
+            # flight (shutdown), run() would take it for a lost connection and
+            # go on, and the server would wait for this task forever. (After a
+            # database restart asyncpg may already have taken the connection
+            # back: even is_closed() raises then.)
+            with contextlib.suppress(*_LOST):
+                if not conn.is_closed():
+                    for channel in CHANNELS:
                         await conn.remove_listener(channel, self._callback)
-                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                            asyncpg.InternalClientError):
-                        break
-            await self.pool.release(conn)
+            with contextlib.suppress(*_LOST):
+                await self.pool.release(conn)
 
     def _callback(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         self.on_notify(channel, payload)

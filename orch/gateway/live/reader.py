@@ -96,10 +96,16 @@ class EventReader:
                 self.started.set()
             await self._loop(conn, lost)
         finally:
-            if not conn.is_closed():
-                with contextlib.suppress(*RETRYABLE):
+            # Nothing here may raise: an error would replace a CancelledError in
+            # flight, run() would take it for a lost connection and go on, and
+            # the app's cleanup would wait for this task forever. (After a
+            # database restart asyncpg may already have taken the connection
+            # back: even is_closed() raises then.)
+            with contextlib.suppress(*RETRYABLE):
+                if not conn.is_closed():
                     await conn.remove_listener(CHANNEL, self._notified)
-            await self.pool.release(conn)
+            with contextlib.suppress(*RETRYABLE):
+                await self.pool.release(conn)
 
     def _notified(self, _conn: object, _pid: int, _channel: str, _payload: str) -> None:
         self._wake.set()
