@@ -132,8 +132,8 @@ SELECT job_id::text AS job_id, instance_id::text AS instance_id,
 -- instances that have no live owner: released (hand-over, drain, resume of a
 -- failed instance), or owned by a server marked down/stopped. The epoch bump
 -- fences the previous owner. Eligibility follows the runbook's assignment,
--- except for an instance someone asked to stop: any server may take it, just
--- to record its stop. The update re-checks the owner, so an instance another
+-- except for an instance someone asked to stop: any server with its activity
+-- types may take it, just to record its stop. The update re-checks the owner, so an instance another
 -- server took meanwhile is left alone. Its event names the server it was
 -- taken from and why ('down', 'stopped', 'released', 'resumed').
 WITH candidates AS (
@@ -144,12 +144,13 @@ WITH candidates AS (
      WHERE i.status = 'running'
        AND (i.server IS NULL OR s.name IS NULL OR s.status IN ('down', 'stopped'))
        AND (j.stop_requested_at IS NOT NULL
-            OR (orch_may_run(j.runbook_id, j.target_server, $1, $3)
-                -- capability matching: only a server with every activity type it uses
-                AND coalesce((SELECT v.activity_types FROM runbook_versions v
-                               WHERE v.runbook_id = j.runbook_id
-                                 AND v.version = j.runbook_version), '{}')
-                    <@ (SELECT me.activity_types FROM servers me WHERE me.name = $1)))
+            OR orch_may_run(j.runbook_id, j.target_server, $1, $3))
+       -- capability matching: only a server with every activity type it uses
+       -- (even to stop it: the instance is rebuilt from its runbook version)
+       AND coalesce((SELECT v.activity_types FROM runbook_versions v
+                      WHERE v.runbook_id = j.runbook_id
+                        AND v.version = j.runbook_version), '{}')
+           <@ (SELECT me.activity_types FROM servers me WHERE me.name = $1)
        -- only a server whose row says 'up' takes over (maintenance, drain)
        AND EXISTS (SELECT 1 FROM servers me WHERE me.name = $1 AND me.status = 'up')
      ORDER BY i.started_at
