@@ -21,6 +21,12 @@ async def orch(api: Api, *args: str) -> Result:  # noqa: F811
     return await asyncio.to_thread(CliRunner().invoke, cli, argv, catch_exceptions=False)
 
 
+def _json(result: Result) -> dict:  # type: ignore[type-arg]
+    """The verb's JSON (the in-process server's log lines may share the captured stdout)."""
+    text = result.stdout
+    return json.loads(text[text.index("{\n"):] if not text.startswith("{") else text)
+
+
 async def _folder_id(api: Api, path: str) -> str:  # noqa: F811
     folder = await api.client.find_folder(path)
     assert folder is not None
@@ -67,14 +73,22 @@ async def test_runbook_and_folder_assignment(api: Api) -> None:  # noqa: F811
 
     operator = await api.make_user("op")
     status, _ = await api.request("PUT", url, token=operator, json_body={"servers": []})
-    assert status == 403
+    assert status == 404  # not visible to it
+    await api.pool.execute(
+        "INSERT INTO grants (id, principal_kind, principal_id, target_path, rights)"
+        " SELECT gen_random_uuid(), 'user', id, '/Ops', ARRAY['view', 'start'] FROM users"
+        " WHERE name = 'op'")
+    status, _ = await api.request("PUT", url, token=operator, json_body={"servers": []})
+    assert status == 403  # visible, but assigning servers takes `design`
+    status, body = await api.request("GET", url, token=operator)
+    assert status == 200 and body["effective"] == ["sb", "sa"]
 
     # The CLI: a runbook path, a folder path, --clear.
     result = await orch(api, "runbook", "servers", "/Ops/Svc/Hello", "p", "sa")
     assert result.exit_code == 0, result.output
     assert "primary  p" in result.output and "standby  sa" in result.output
     result = await orch(api, "runbook", "servers", "/Ops/Svc/Hello", "--clear", "--json")
-    assert json.loads(result.output)["inherited_from"] == "/Ops"
+    assert _json(result)["inherited_from"] == "/Ops"
     result = await orch(api, "runbook", "servers", "/Ops", "p")
     assert result.exit_code == 0 and "folder /Ops" in result.output, result.output
     result = await orch(api, "runbook", "servers", "/Ops/Svc/Hello")
@@ -108,7 +122,7 @@ async def test_drain_and_maintenance_routes_and_verbs(api: Api) -> None:  # noqa
 
         await eventually(drained, timeout=20)
         result = await orch(api, "server", "drain", "s1", "--json")
-        assert result.exit_code == 0 and json.loads(result.output)["name"] == "s1"
+        assert result.exit_code == 0 and _json(result)["name"] == "s1"
         assert await status_of("s1") == "draining"
 
         await eventually(drained, timeout=20)
