@@ -230,3 +230,29 @@ async def test_assignment_may_name_only_registered_servers(pool: asyncpg.Pool) -
         assert err.value.path == "$.servers[1]"
         with pytest.raises(AssignmentInvalid):
             await set_runbook_servers(conn, uuid.UUID(rb.id), ["known", "known"], actor=None)
+
+
+async def test_claims_follow_a_folder_assignment_and_a_runbook_own_list_wins(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    from orch.db.assignment import set_folder_servers, set_runbook_servers
+    from tests.integration.helpers import compare, running_server
+
+    async with pool.acquire() as conn:
+        inherited = await check_in(conn, runbook_doc("Inherited", [start(), compare("a")],
+                                                     folder="/Ops/Svc"))
+        own = await check_in(conn, runbook_doc("Own", [start(), compare("a")],
+                                               folder="/Ops/Svc"))
+        free = await check_in(conn, runbook_doc("Free", [start(), compare("a")],
+                                                folder="/Elsewhere"))
+    async with running_server(pool, server_name="p"), running_server(pool, server_name="q"):
+        async with pool.acquire() as conn:
+            await set_folder_servers(conn, "/Ops", ["q"], actor=None)
+            await set_runbook_servers(conn, uuid.UUID(own.id), ["p"], actor=None)
+            jobs = {rb.name: [await start_job(conn, rb) for _ in range(6)]
+                    for rb in (inherited, own, free)}
+        ran = {name: {(await wait_job(pool, j.id)).server for j in js}
+               for name, js in jobs.items()}
+    assert ran["Inherited"] == {"q"}  # from /Ops
+    assert ran["Own"] == {"p"}  # its own list wins
+    assert ran["Free"] <= {"p", "q"}  # no assignment: anyone
