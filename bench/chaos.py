@@ -27,6 +27,7 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -244,6 +245,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     for line in effects.read_text().splitlines() if effects.exists() else []:
         job, _, act = line.partition(" ")
         lines[(job, act)] = lines.get((job, act), 0) + 1
+    shutil.rmtree(work, ignore_errors=True)
     twice = sum(1 for (_, a), n in lines.items() if a in EFFECTS and n > 1)
     again = sum(n - 1 for (_, a), n in lines.items() if a in STEPS and n > 1)
     finished = sum(n for s, n in statuses.items() if s not in ("queued", "running"))
