@@ -579,15 +579,24 @@ class RunbookServer:
             self.bell.ring_all()
 
     async def _reasons_loop(self) -> None:
+        """Refresh the waiting reasons when asked, at most a fifth of the time.
+
+        The refresh reads every queued job; at capacity with a long queue each
+        freed slot asks for one, so after a refresh that took ``t`` the next
+        waits ``4 t`` (at least 0.1 s, which also coalesces bursts).
+        """
         assert self.pool is not None
+        pause = 0.1
         while True:
             await self._reasons.wait()
-            await asyncio.sleep(0.1)  # coalesce bursts of queued jobs
+            await asyncio.sleep(pause)
             self._reasons.clear()
+            began = time.monotonic()
             async with self._tolerate("waiting reasons"), self.pool.acquire() as conn:
                 if await refresh_gates(conn):
                     self._wake.set()  # a schedule window opened
                 await conn.execute(Q.update_waiting_reasons, self.settings.server_timeout_seconds)
+            pause = max(0.1, 4 * (time.monotonic() - began))
 
     async def _heartbeat(self) -> None:
         s = self.settings

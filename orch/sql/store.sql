@@ -190,6 +190,50 @@ SELECT o.instance_id::text
   FROM owners o
  WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.id = o.instance_id)
 
+-- name: write_run
+-- One run of one instance, the sequential path's every step: $1 server name,
+-- $2 instance id, $3 its epoch, $4 run_id, $5 activity, $6 parent_run, $7 item,
+-- $8 attempt, $9 status, $10 published, $11 lineage, $12 started_at, $13 ended_at,
+-- $14 error, $15 start event order (null: the start went in an earlier batch),
+-- $16 result event order (null: a start alone), $17 returned_data.
+-- What write_runs does for one row, with plain parameters (no arrays to
+-- unnest); returns whether the instance was fenced.
+WITH live AS (
+    SELECT i.id, i.job_id, j.runbook_id
+      FROM instances i
+      JOIN jobs j ON j.id = i.job_id
+     WHERE i.id = $2::uuid AND i.epoch = $3::int AND i.server = $1
+       FOR SHARE OF i
+),
+written AS (
+    INSERT INTO activity_runs (run_id, instance_id, activity, parent_run, item, attempt,
+                               status, published, returned_data, lineage, started_at,
+                               ended_at, error)
+    SELECT $4::uuid, l.id, $5::text, $6::uuid, $7::int, $8::int, $9::text, $10::jsonb,
+           $17::jsonb, $11::bytea, $12::timestamptz, $13::timestamptz, $14::text
+      FROM live l
+    ON CONFLICT (run_id) DO UPDATE
+       SET status = EXCLUDED.status, published = EXCLUDED.published,
+           returned_data = EXCLUDED.returned_data, ended_at = EXCLUDED.ended_at,
+           error = EXCLUDED.error
+     WHERE activity_runs.status = 'running'
+),
+new_events AS (
+    INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
+                        server, data)
+    SELECT 'activity', e.at, l.runbook_id, l.job_id, l.id, $5::text, $4::uuid, e.status, $1,
+           e.data
+      FROM live l
+     CROSS JOIN (VALUES ($15::int, $12::timestamptz, 'running', NULL::jsonb),
+                        ($16::int, $13::timestamptz, $9::text,
+                         CASE WHEN $14::text IS NULL THEN NULL
+                              ELSE jsonb_build_object('error', $14::text) END))
+           AS e(ord, at, status, data)
+     WHERE e.ord IS NOT NULL
+     ORDER BY e.ord
+)
+SELECT NOT EXISTS (SELECT 1 FROM live)
+
 -- name: load_instance
 -- $1 instance id; everything to build (or rebuild, after a takeover) an instance
 SELECT i.id::text AS instance_id, i.job_id::text AS job_id, i.epoch, i.server,

@@ -19,7 +19,10 @@ async def test_records_of_many_instances_are_all_written_in_order(pool: asyncpg.
         rb = await check_in(conn, runbook_doc("W", [start(), compare("a")]))
         for _ in range(20):
             await start_job(conn, rb)
-        await conn.execute("INSERT INTO servers (name, status, capacity) VALUES ('w', 'up', 99)")
+        await conn.execute(
+            "INSERT INTO servers (name, status, capacity, activity_types)"
+            " SELECT 'w', 'up', 99, array_agg(DISTINCT t)"
+            "   FROM runbook_versions, unnest(activity_types) AS t")
         claimed = await conn.fetch("SELECT * FROM orch_claim_jobs('w', 50, 0, 30)")
     assert len(claimed) == 20
     writer = GroupCommitWriter(pool, "w", max_batch=7, max_inflight=3)

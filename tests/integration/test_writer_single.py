@@ -1,0 +1,95 @@
+"""The writer's one-run path (``write_run``): the same rows, events and fencing as a batch."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
+from orch.db.store import PgStore, load_plan
+from orch.db.writer import GroupCommitWriter, OwnershipLost
+from tests.integration.helpers import check_in, compare, runbook_doc, start, start_job
+
+
+async def _claimed(pool: asyncpg.Pool) -> InstanceRef:
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("One", [start(), compare("a")]))
+        await start_job(conn, rb)
+        await conn.execute(
+            "INSERT INTO servers (name, status, capacity, activity_types)"
+            " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
+            "   FROM runbook_versions, unnest(activity_types) AS t")
+        (row,) = await conn.fetch("SELECT * FROM orch_claim_jobs('w', 1, 0, 30)")
+    return InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]), epoch=1)
+
+
+def _start(activity: str) -> RunStart:
+    return RunStart(run_id=str(uuid.uuid4()), activity=activity, parent_run=None, item=0,
+                    started_at=datetime.now(UTC), lineage=b"\x01")
+
+
+def _result(s: RunStart, status: str = "success", error: str | None = None) -> RunResult:
+    return RunResult(run_id=s.run_id, activity=s.activity, status=status,  # type: ignore[arg-type]
+                     published=[{"Status": status, "X": s.activity}],
+                     ended_at=datetime.now(UTC), error=error)
+
+
+async def test_one_run_at_a_time_writes_rows_and_events_in_order(pool: asyncpg.Pool) -> None:
+    ref = await _claimed(pool)
+    batches: list[int] = []
+    writer = GroupCommitWriter(pool, "w", on_batch=lambda n, _s: batches.append(n))
+    store = PgStore(pool, writer)
+    task = asyncio.create_task(writer.run())
+    try:
+        a = _start("a")  # a start and its result in one batch
+        await store.record_run_start(ref, a, durable=False)
+        await store.record_run_result(ref, _result(a))
+        b = _start("b")  # a durable start alone, then its result alone
+        await store.record_run_start(ref, b, durable=True)
+        await store.record_run_result(ref, _result(b, "failed", "boom"))
+        await store.record_instance_outcome(ref, InstanceOutcome(
+            status="failed", returned_data={}, ended_at=datetime.now(UTC), error="b: boom"))
+    finally:
+        writer.close()
+        await task
+    assert batches == [2, 1, 1, 1]
+    async with pool.acquire() as conn:
+        plan = await load_plan(conn, ref.instance_id)
+        events = await conn.fetch(
+            "SELECT kind, activity, status, data FROM events WHERE instance_id = $1"
+            " AND kind IN ('instance', 'activity') ORDER BY seq", uuid.UUID(ref.instance_id))
+    assert [(r.activity, r.status, r.error) for r in plan.recorded] == [
+        ("a", "success", None), ("b", "failed", "boom")]
+    assert plan.recorded[0].published == [{"Status": "success", "X": "a"}]
+    assert plan.recorded[1].lineage == b"\x01"
+    assert [(e["kind"], e["activity"], e["status"]) for e in events] == [
+        ("instance", None, "running"),
+        ("activity", "a", "running"), ("activity", "a", "success"),
+        ("activity", "b", "running"), ("activity", "b", "failed"),
+        ("instance", None, "failed"),
+    ]
+    assert events[4]["data"] == {"error": "boom"}
+
+
+async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) -> None:
+    ref = await _claimed(pool)
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE instances SET epoch = 2 WHERE id = $1",
+                           uuid.UUID(ref.instance_id))
+    writer = GroupCommitWriter(pool, "w")
+    store = PgStore(pool, writer)
+    task = asyncio.create_task(writer.run())
+    try:
+        a = _start("a")
+        await store.record_run_start(ref, a, durable=False)
+        with pytest.raises(OwnershipLost):
+            await store.record_run_result(ref, _result(a))
+    finally:
+        writer.close()
+        await task
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity_runs") == 0
