@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -160,6 +161,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             started = time.time()
             job_ids: list[uuid.UUID] = []
             submitting = True
+            submitted = asyncio.Event()
 
             async def submit() -> None:
                 nonlocal submitting
@@ -173,6 +175,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     if delay > 0:
                         await asyncio.sleep(delay)
                 submitting = False
+                submitted.set()
 
             async def restart(victim: Server) -> None:
                 await asyncio.sleep(args.restart_after)
@@ -181,7 +184,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             async def chaos(tg: asyncio.TaskGroup) -> None:
                 turn = 0
                 while submitting:
-                    await asyncio.sleep(args.kill_every)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(submitted.wait(), args.kill_every)
                     alive = [s for s in servers if s.proc is not None and s.proc.poll() is None]
                     if not submitting or len(alive) < 2:
                         continue  # always leave one server running
@@ -215,6 +219,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             statuses = {r[0]: r[1] for r in await pool.fetch(
                 "SELECT status, count(*) FROM jobs WHERE id = ANY($1::uuid[]) GROUP BY status",
                 job_ids)}
+            errors = {r[0]: r[1] for r in await pool.fetch(
+                "SELECT coalesce(error, status), count(*) FROM instances"
+                " WHERE status NOT IN ('success', 'running') GROUP BY 1 ORDER BY 2 DESC LIMIT 3")}
             interrupted = await pool.fetchval(
                 "SELECT count(*) FROM activity_runs WHERE status = 'interrupted'")
             takeovers = await pool.fetchval(
@@ -256,6 +263,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "finished": finished,
         "lost": args.jobs - finished,
         "statuses": statuses,
+        "errors": errors,
         "non_rerunnable_twice": twice,
         "rerunnable_rerun": again,
         "interrupted_runs": interrupted,
