@@ -397,6 +397,10 @@ DECLARE
     v_mine uuid[];      -- runbooks with an assignment that p_server may run now
     v_types text[];     -- the activity types p_server has (null: no row, not checked)
 BEGIN
+    -- Nothing queued (a slot freed, a poll): answer at once, skipping the rest.
+    IF NOT EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued') THEN
+        RETURN;
+    END IF;
     PERFORM set_config('synchronous_commit', 'off', true);
     v_types := (SELECT s.activity_types FROM servers s WHERE s.name = p_server);
     v_folders := EXISTS (SELECT 1 FROM folder_servers);
