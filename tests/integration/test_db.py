@@ -101,11 +101,15 @@ async def test_instances_of_a_dead_server_are_taken_over(dsn: str, pool: asyncpg
         rb = await check_in(conn, runbook_doc("Orphan", [start(), compare("a")]))
         job = await start_job(conn, rb)
         await conn.execute(
-            "INSERT INTO servers (name, status, capacity, heartbeat_at)"
-            " VALUES ('dead', 'up', 10, now() - interval '1 hour')")
+            "INSERT INTO servers (name, status, capacity, activity_types)"
+            " SELECT 'dead', 'up', 10, array_agg(DISTINCT t)"
+            "   FROM runbook_versions, unnest(activity_types) AS t")
         claimed = await conn.fetch("SELECT * FROM orch_claim_jobs('dead', 10, 0, 30)")
         assert len(claimed) == 1
         iid = claimed[0]["instance_id"]
+        # then it dies: its heartbeat lapses
+        await conn.execute(
+            "UPDATE servers SET heartbeat_at = now() - interval '1 hour' WHERE name = 'dead'")
     async with running_server(dsn, server_name="alive"):
         done = await wait_job(pool, job.id)
     assert done.status == "success" and done.server == "alive"
