@@ -81,6 +81,9 @@ class RuntimeOptions:
     """Awaited before each run starts, with (activity id, run id): the Runbook
     Tester steps through an instance with it. Returning ``False`` skips the
     run: nothing is recorded and the path below it is dead."""
+    on_run_end: Callable[[str, float], None] | None = None
+    """Called with (activity type, seconds from start to result) as each run
+    that executed ends: the runbook server's metrics."""
 
 
 class _Children:
@@ -150,6 +153,7 @@ class InstanceActor:
         self._variable_source = variables
         self._options = options or RuntimeOptions()
         self._before_run = self._options.before_run
+        self._on_run_end = self._options.on_run_end
         self._start_data = start_data
         self._services = services
         self._triggers = triggers
@@ -516,9 +520,12 @@ class InstanceActor:
         returned = None
         if ctx is not None and status in ("success", "warning"):
             returned = ctx.returned_data
-        return await self._record(
+        run = await self._record(
             spec, trig, run_id, attempt, started, status, error, items, returned
         )
+        if self._on_run_end is not None:
+            self._on_run_end(spec.type.qualified_name, (run.ended - started).total_seconds())
+        return run
 
     async def _hook(self, spec: ActivitySpec, run_id: str) -> bool | None:
         assert self._before_run is not None

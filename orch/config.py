@@ -66,6 +66,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Audit entries older than this are purged too; unset: kept."""
     purge_interval_seconds: float = 3600.0
     """How often the automatic purge looks (one server at a time: advisory lock)."""
+    metrics: str = "token"
+    """The gateway's ``/metrics``: ``public``, ``token`` (any valid API token or console
+    session) or ``off`` (no route)."""
+    metrics_port: int | None = None
+    """A runbook server's own ``/metrics`` listener on 127.0.0.1 (0: any free port); unset: none."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -102,6 +107,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "retention_days": _number(env, "ORCH_RETENTION_DAYS", None, float),
             "audit_retention_days": _number(env, "ORCH_AUDIT_RETENTION_DAYS", None, float),
             "purge_interval_seconds": _number(env, "ORCH_PURGE_INTERVAL_SECONDS", 3600.0, float),
+            "metrics": env.get("ORCH_METRICS") or "token",
+            "metrics_port": _number(env, "ORCH_METRICS_PORT", None, int),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
@@ -136,6 +143,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 raise ConfigError("must be positive", path=f"ORCH_{name.upper()}")
         if self.purge_interval_seconds <= 0:
             raise ConfigError("must be positive", path="ORCH_PURGE_INTERVAL_SECONDS")
+        if self.metrics not in ("public", "token", "off"):
+            raise ConfigError("must be public, token or off", path="ORCH_METRICS")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ConfigError("not a port", path="ORCH_METRICS_PORT")
         if min(self.pool_size, self.claim_batch, self.commit_batch, self.commit_inflight) < 1:
             raise ConfigError(
                 "pool_size, claim_batch, commit_batch and commit_inflight must be at least 1"

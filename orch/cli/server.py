@@ -26,10 +26,13 @@ from orch.logging import configure as configure_logging
               help="PostgreSQL URL (default: the embedded PostgreSQL of the data folder).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Data folder (default: ORCH_DATA_DIR or ./.orch).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve Prometheus /metrics on 127.0.0.1:PORT (default: ORCH_METRICS_PORT; "
+                   "unset: no listener).")
 @click.pass_context
 def server(
     ctx: click.Context, name: str | None, capacity: int | None, database_url: str | None,
-    data_dir: Path | None,
+    data_dir: Path | None, metrics_port: int | None,
 ) -> None:
     """Run a runbook server: claim jobs and run them until SIGTERM/SIGINT (then hand over).
 
@@ -39,14 +42,15 @@ def server(
         return
     configure_logging()
     settings = Settings.from_env(
-        server_name=name, capacity=capacity, database_url=database_url, data_dir=data_dir
+        server_name=name, capacity=capacity, database_url=database_url, data_dir=data_dir,
+        metrics_port=metrics_port,
     )
     try:
         import uvloop
-
-        uvloop.run(serve(settings))
     except ImportError:
         asyncio.run(serve(settings))
+    else:
+        uvloop.run(serve(settings))
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:

@@ -87,8 +87,10 @@ class GroupCommitWriter:
         max_inflight: int = 2,
         running_count: Callable[[], int] | None = None,
         on_batch: Callable[[int, float], None] | None = None,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
-        """``on_batch``: called with (records, seconds) after each committed batch (metrics)."""
+        """``on_batch``: called with (records, seconds) after each committed batch;
+        ``on_outcome``: with the status of each instance outcome committed (metrics)."""
         self.pool = pool
         self.server = server
         self.max_batch = max_batch
@@ -98,6 +100,7 @@ class GroupCommitWriter:
         """Instances with records in a batch in flight (record count)."""
         self._running_count = running_count
         self._on_batch = on_batch
+        self._on_outcome = on_outcome
         self._conns: list[asyncpg.Connection] = []
         """Connections between two batches (at most ``max_inflight``), kept, not released."""
         self._queue: deque[_Op] = deque()
@@ -307,6 +310,9 @@ class GroupCommitWriter:
         for op in batch:
             if op.kind == _RESULT:
                 self._starts.pop(op.record.run_id, None)
+            elif (op.kind == _OUTCOME and error is None and self._on_outcome is not None
+                  and op.ref.instance_id not in fenced):
+                self._on_outcome(op.record.status)
             fut = op.future
             if fut is None or fut.done():
                 continue

@@ -18,6 +18,7 @@ from orch.gateway.console import add_console_routes
 from orch.gateway.errors import error_middleware
 from orch.gateway.keys import OPENAPI, POOL, PUBLIC_ROUTES, REGISTRY, SETTINGS
 from orch.gateway.live import install_live
+from orch.gateway.metrics import install_metrics
 from orch.gateway.registered import install_registered_types
 from orch.gateway.routes import ROUTES
 from orch.sdk.registry import Registry, default_registry
@@ -47,5 +48,6 @@ def make_app(
     app[PUBLIC_ROUTES] = frozenset(op.operation_id for op, _ in ROUTES if op.public)
     app[OPENAPI] = encode(build(op for op, _ in ROUTES))
     install_live(app)
+    install_metrics(app)  # GET /metrics, as ORCH_METRICS says
     add_console_routes(app)
     return app

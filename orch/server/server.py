@@ -56,6 +56,7 @@ from orch.db.store import PgStore, load_plan
 from orch.db.variables import PgVariables
 from orch.db.writer import RETRYABLE, GroupCommitWriter, OwnershipLost
 from orch.logging import get_logger
+from orch.metrics import ServerMetrics, metrics_listener
 from orch.sdk.registry import Registry, default_registry
 from orch.server.listener import Listener
 from orch.server.monitors import MonitorTriggers
@@ -114,6 +115,12 @@ class RunbookServer:
         self.claimed = 0
         self.listener: Listener | None = None
         self.writer: GroupCommitWriter | None = None
+        from actors.instance import RuntimeOptions
+
+        self.metrics = ServerMetrics(self.name, lambda: len(self._running))
+        self._runtime_options = RuntimeOptions(on_run_end=self.metrics.activity)
+        self.metrics_port: int | None = None
+        """The port of this server's ``/metrics`` listener once it listens (``metrics_port``)."""
 
     # -- public API -------------------------------------------------------------------
 
@@ -151,6 +158,7 @@ class RunbookServer:
         self.writer = GroupCommitWriter(
             pool, self.name, max_batch=s.commit_batch, max_inflight=s.commit_inflight,
             running_count=lambda: self.running_count,
+            on_batch=self.metrics.batch, on_outcome=self.metrics.outcome,
         )
         self.log_writer = InstanceLogWriter(pool)
         self.waiters = JobWaiters(pool)
@@ -189,6 +197,9 @@ class RunbookServer:
                 tg.create_task(AutoPurge(pool, s, self.name).run(),
                                name=f"{self.name}:purge"),
             ]
+            if s.metrics_port is not None:
+                side.append(tg.create_task(self._serve_metrics(s.metrics_port),
+                                           name=f"{self.name}:metrics"))
             log_task = tg.create_task(self.log_writer.run(), name=f"{self.name}:instance-log")
             claimer = tg.create_task(self._claimer(), name=f"{self.name}:claimer")
             await _first(self.listener.connected.wait(), self._shutdown.wait())
@@ -299,6 +310,14 @@ class RunbookServer:
                     await self._claim_instances()
                 await self._claim_jobs()
 
+    async def _serve_metrics(self, port: int) -> None:
+        """``GET /metrics`` on 127.0.0.1 for the server's whole life (cancelled at the end)."""
+        async with metrics_listener(port) as bound:
+            self.metrics_port = bound
+            log.info("metrics listening", server=self.name,
+                     url=f"http://127.0.0.1:{bound}/metrics")
+            await asyncio.get_running_loop().create_future()
+
     async def _claim_jobs(self) -> None:
         assert self.pool is not None
         s = self.settings
@@ -308,10 +327,12 @@ class RunbookServer:
                 self._reasons.set()
                 return
             want = min(free, s.claim_batch)
+            began = time.perf_counter()
             async with self.pool.acquire() as conn:
                 rows = await conn.fetch(
                     Q.claim_jobs, self.name, want, len(self._running), s.server_timeout_seconds
                 )
+            self.metrics.claimed(time.perf_counter() - began, len(rows))
             for row in rows:
                 self._start_claimed(row)
             if len(rows) < want:
@@ -432,6 +453,7 @@ class RunbookServer:
                 actor = InstanceActor(
                     plan,
                     self.store,
+                    options=self._runtime_options,
                     registry=self.registry,
                     compiled=compiled,
                     launcher=self.launcher,

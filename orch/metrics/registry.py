@@ -1,0 +1,121 @@
+"""The Prometheus metrics of one process: a gateway, a runbook server, or both (``orch up``).
+
+They live in prometheus-client's default registry, next to its process
+collector (``process_resident_memory_bytes``, CPU seconds, open files), and
+are defined once, here. Hot paths never look a label up: a runbook server
+resolves its children once (:class:`ServerMetrics`) and activity types get
+their histogram child cached on first use. Gauges that describe the database
+(jobs by status) or the live feed (lag, websocket clients) are set when a
+gateway is scraped (``orch.gateway.metrics``); ``set_event_feed_lag`` and
+``WEBSOCKET_CLIENTS`` are also there for code that knows better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+__all__ = [
+    "ACTIVITY_SECONDS",
+    "CLAIM_SECONDS",
+    "COMMIT_RECORDS",
+    "COMMIT_SECONDS",
+    "CONTENT_TYPE",
+    "EVENT_FEED_LAG_EVENTS",
+    "EVENT_FEED_LAG_SECONDS",
+    "INSTANCES_FINISHED",
+    "INSTANCES_RUNNING",
+    "JOBS",
+    "JOBS_CLAIMED",
+    "JOB_STATUSES",
+    "WEBSOCKET_CLIENTS",
+    "ServerMetrics",
+    "render",
+    "set_event_feed_lag",
+]
+
+JOB_STATUSES = ("queued", "running", "success", "warning", "failed", "stopped")
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+JOBS = Gauge("orch_jobs", "Jobs in the database by status (read when a gateway is scraped)",
+             ["status"])
+INSTANCES_RUNNING = Gauge("orch_server_instances_running",
+                          "Instances this runbook server is running now", ["server"])
+JOBS_CLAIMED = Counter("orch_server_jobs_claimed", "Jobs claimed by this runbook server",
+                       ["server"])
+INSTANCES_FINISHED = Counter(
+    "orch_server_instances_finished",
+    "Instances whose outcome this runbook server recorded, by outcome", ["server", "status"])
+CLAIM_SECONDS = Histogram(
+    "orch_server_claim_seconds", "Round trip of one claim (up to claim_batch jobs)", ["server"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+ACTIVITY_SECONDS = Histogram(
+    "orch_activity_duration_seconds", "Activity runs from start to result, by activity type",
+    ["type"],
+    buckets=(0.0001, 0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0))
+COMMIT_RECORDS = Histogram(
+    "orch_group_commit_records", "Records (run starts, results, outcomes) per group commit",
+    ["server"], buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000))
+COMMIT_SECONDS = Histogram(
+    "orch_group_commit_seconds", "One group commit, from taking the batch to its COMMIT",
+    ["server"], buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+EVENT_FEED_LAG_SECONDS = Gauge(
+    "orch_event_feed_lag_seconds",
+    "Age of the oldest event the gateway's live feed has not published yet (0: caught up)")
+EVENT_FEED_LAG_EVENTS = Gauge(
+    "orch_event_feed_lag_events", "Events committed and not yet published by the live feed")
+WEBSOCKET_CLIENTS = Gauge("orch_websocket_clients", "Open live-feed websockets of this gateway")
+
+
+def set_event_feed_lag(seconds: float, events: int) -> None:
+    """Where the live feed stands behind the events table."""
+    EVENT_FEED_LAG_SECONDS.set(max(0.0, seconds))
+    EVENT_FEED_LAG_EVENTS.set(max(0, events))
+
+
+def render() -> bytes:
+    """The text exposition of every metric of this process."""
+    return generate_latest(REGISTRY)
+
+
+class ServerMetrics:
+    """One runbook server's metric children, resolved once; its hooks for the hot paths."""
+
+    def __init__(self, server: str, running: Callable[[], int]) -> None:
+        self.server = server
+        self._claim = CLAIM_SECONDS.labels(server)
+        self._claimed = JOBS_CLAIMED.labels(server)
+        self._records = COMMIT_RECORDS.labels(server)
+        self._commit = COMMIT_SECONDS.labels(server)
+        self._finished: dict[str, Counter] = {}
+        self._activity: dict[str, Histogram] = {}
+        INSTANCES_RUNNING.labels(server).set_function(running)
+
+    def claimed(self, seconds: float, jobs: int) -> None:
+        self._claim.observe(seconds)
+        if jobs:
+            self._claimed.inc(jobs)
+
+    def batch(self, records: int, seconds: float) -> None:
+        self._records.observe(records)
+        self._commit.observe(seconds)
+
+    def outcome(self, status: str) -> None:
+        child = self._finished.get(status)
+        if child is None:
+            child = self._finished[status] = INSTANCES_FINISHED.labels(self.server, status)
+        child.inc()
+
+    def activity(self, activity_type: str, seconds: float) -> None:
+        child = self._activity.get(activity_type)
+        if child is None:
+            child = self._activity[activity_type] = ACTIVITY_SECONDS.labels(activity_type)
+        child.observe(seconds)
