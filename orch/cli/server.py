@@ -58,11 +58,13 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     from orch.db.connect import resolve_dsn
     from orch.db.migrate import migrate
     from orch.server import RunbookServer
+    from orch.server.gctune import tune_gc
 
     dsn, embedded = await resolve_dsn(settings)
     try:
         await migrate(dsn)
         srv = RunbookServer(settings, dsn, name=settings.server_name)
+        tune_gc()  # after the imports and the registry: the heap that stays
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, srv.request_shutdown)

@@ -118,8 +118,10 @@ async def _run_server(settings: Settings, dsn: str, stop: StopSignal, url: str, 
                       creds: Credentials | None, creds_file: Path) -> None:
     """Run the runbook server until a stop signal (or until it ends by itself, loudly)."""
     from orch.server import RunbookServer
+    from orch.server.gctune import tune_gc
 
     server = RunbookServer(settings, dsn, name=settings.server_name)
+    tune_gc()  # the gateway and the server are loaded: the heap that stays
     ready = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
         server_task = tg.create_task(server.run(ready), name="runbook-server")
