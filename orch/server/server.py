@@ -332,9 +332,11 @@ class RunbookServer:
                 rows = await conn.fetch(
                     Q.claim_jobs, self.name, want, len(self._running), s.server_timeout_seconds
                 )
-            self.metrics.claimed(time.perf_counter() - began, len(rows))
-            for row in rows:
-                self._start_claimed(row)
+                self.metrics.claimed(time.perf_counter() - began, len(rows))
+                # Before the pool's reset round trip at release: the instances
+                # start while it is on the wire (pickup latency).
+                for row in rows:
+                    self._start_claimed(row)
             if len(rows) < want:
                 self._reasons.set()  # what is left may be waiting for a reason
                 return
