@@ -642,7 +642,7 @@ class RunbookServer:
             async with self.pool.acquire() as conn:
                 row = await conn.fetchrow(
                     Q.heartbeat, self.name, self.running_count,
-                    [uuid.UUID(e.instance_id) for e in entries], [e.epoch for e in entries],
+                    [e.instance_id for e in entries], [e.epoch for e in entries],
                     believed,
                 )
                 assert row is not None
