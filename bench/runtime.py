@@ -20,6 +20,7 @@ from actors.instance import InstanceActor
 from actors.memory import MemoryStore
 from orch.document import load
 from orch.sdk import default_registry
+from orch.server.gctune import tune_gc
 
 
 def chain(steps: int) -> dict[str, Any]:
@@ -49,7 +50,9 @@ def chain(steps: int) -> dict[str, Any]:
     }
 
 
-async def main(instances: int, steps: int, concurrency: int) -> dict[str, Any]:
+async def main(
+    instances: int, steps: int, concurrency: int, tuned_gc: bool = True
+) -> dict[str, Any]:
     registry = default_registry()
     doc = chain(steps)
     compiled = load(doc, registry)  # compiled once per version, as the server caches it
@@ -62,7 +65,10 @@ async def main(instances: int, steps: int, concurrency: int) -> dict[str, Any]:
             outcome = await InstanceActor(plan, store, registry=registry, compiled=compiled).run()
             assert outcome.status == "success", outcome
 
-    gc.collect()
+    if tuned_gc:
+        tune_gc()  # as orch server and orch up do
+    else:
+        gc.collect()
     cpu_started = time.process_time()
     started = time.perf_counter()
     async with asyncio.TaskGroup() as tg:
@@ -81,6 +87,7 @@ async def main(instances: int, steps: int, concurrency: int) -> dict[str, Any]:
         "instances": instances,
         "steps": steps,
         "concurrency": concurrency,
+        "gc": "tuned" if tuned_gc else "default",
     }
 
 
@@ -90,8 +97,10 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="CPython's GC thresholds instead of the servers' (orch.server.gctune)")
     args = parser.parse_args()
-    coro = main(args.instances, args.steps, args.concurrency)
+    coro = main(args.instances, args.steps, args.concurrency, not args.default_gc)
     if args.no_uvloop:
         result = asyncio.run(coro)
     else:
