@@ -37,11 +37,24 @@ class FeedEvent:
         return cls(event.seq, event.runbook_id, event.job_id, _encoder.encode(event))
 
 
+class Batch(list[FeedEvent]):
+    """One published batch. Subscribers that take all of it share it, and its joined
+    JSON (``body``) is built once for all of their frames."""
+
+    _body: bytes | None = None
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = b",".join(e.json for e in self)
+        return self._body
+
+
 def events_frame(subscription_json: bytes, events: list[FeedEvent]) -> bytes:
     """``{"type":"events","subscription":…,"events":[…]}`` — as ``EventsFrame`` encodes it."""
+    body = events.body if isinstance(events, Batch) else b",".join(e.json for e in events)
     return b"".join((
-        b'{"type":"events","subscription":', subscription_json, b',"events":[',
-        b",".join(e.json for e in events), b"]}",
+        b'{"type":"events","subscription":', subscription_json, b',"events":[', body, b"]}",
     ))  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from orch.gateway.live.events import FeedEvent, encode
+from orch.gateway.live.events import Batch, FeedEvent, encode
 
 if TYPE_CHECKING:
     from orch.gateway.live.socket import LiveSocket
@@ -115,6 +115,7 @@ class Hub:
     def publish(self, events: list[FeedEvent]) -> None:
         """Hand a batch (in seq order) to every subscription it concerns."""
         self.published += len(events)
+        events = Batch(events)
         for sub in list(self._all):
             sub.offer(events)
         if not (self._jobs or self._runbooks):
