@@ -69,6 +69,8 @@ from orch.sdk.services import Services, TriggerSink
 _FAILED = frozenset({"failed", "interrupted", "stopped"})
 
 BeforeRun = Callable[[str, str], Awaitable[bool | None]]
+_Slot = list[tuple[ActivityState, Trigger, str]]
+"""A routing run's hand-off: the first run it starts, which its own task runs next."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +284,12 @@ class InstanceActor:
         return f"{self._id_prefix}{self._seq:012x}"
 
     # -- delivery ----------------------------------------------------------
-    async def _deliver(self, act: ActivityState, trig: Trigger, delay: float) -> None:
-        """Count the trigger at its target, then hand it over (after the link's delay)."""
+    async def _deliver(
+        self, act: ActivityState, trig: Trigger, delay: float, slot: _Slot | None = None
+    ) -> None:
+        """Count the trigger at its target, then hand it over (after the link's delay).
+
+        ``slot``: the routing run's hand-off (see :meth:`_start`)."""
         if self._stopping:
             raise MailboxClosed()
         act.busy += 1
@@ -299,7 +305,7 @@ class InstanceActor:
                 self._delayed(act, trig, delay), name=f"{self._instance_id}/{act.spec.id}/delay"
             )
             return
-        await self._enqueue(act, trig)
+        await self._enqueue(act, trig, slot)
 
     async def _delayed(self, act: ActivityState, trig: Trigger, delay: float) -> None:
         task = asyncio.current_task()
@@ -314,12 +320,14 @@ class InstanceActor:
         finally:
             self._cancellable.discard(task)
 
-    async def _enqueue(self, act: ActivityState, trig: Trigger) -> None:
+    async def _enqueue(
+        self, act: ActivityState, trig: Trigger, slot: _Slot | None = None
+    ) -> None:
         # Invariant: a non-empty inbox means every run slot of ``act`` is taken.
         while True:
             inbox = act.inbox
             if act.running < act.limit and not inbox:
-                self._start(act, trig)
+                self._start(act, trig, slot)
                 return
             if self._stopping:
                 raise MailboxClosed()
@@ -327,12 +335,29 @@ class InstanceActor:
                 inbox = act.inbox = Mailbox(max(1, self._options.mailbox_capacity))
             if inbox.try_put(trig):
                 return
+            if slot:
+                # About to wait for room: the run handed off to this task must
+                # not wait with it (it may be the one that makes room).
+                handed, handed_trig, run_id = slot.pop()
+                handed.running -= 1
+                self._spawn(handed, handed_trig, run_id)
             await inbox.space()
 
-    def _start(self, act: ActivityState, trig: Trigger) -> None:
+    def _start(self, act: ActivityState, trig: Trigger, slot: _Slot | None = None) -> None:
+        """Start a run: in a task of its own, or — the first run a routing run
+        starts (``slot`` empty) — in the routing run's task once it is done
+        (a chain step costs no task creation and no trip through the loop)."""
         if self._lost:
             return  # the instance's task is being cancelled: start nothing
         run_id = trig.prior[-1].run_id if trig.prior else self._new_id()
+        if slot is not None and not slot:
+            slot.append((act, trig, run_id))
+            act.running += 1
+            return
+        self._spawn(act, trig, run_id)
+
+    def _spawn(self, act: ActivityState, trig: Trigger, run_id: str) -> None:
+        """The run in a task of its own."""
         assert self._tg is not None
         coro = self._run_task(act, trig, run_id)
         try:
@@ -385,7 +410,22 @@ class InstanceActor:
 
     # -- a run -------------------------------------------------------------
     async def _run_task(self, act: ActivityState, trig: Trigger, run_id: str) -> None:
+        """A run task: its run, then the run it handed itself (chains), and so on."""
+        while True:
+            nxt = await self._run_one(act, trig, run_id)
+            if nxt is None:
+                return
+            act, trig, run_id = nxt
+            task = asyncio.current_task()
+            assert task is not None
+            task.set_name(f"{self._instance_id}/{act.spec.id}/{run_id}")
+
+    async def _run_one(
+        self, act: ActivityState, trig: Trigger, run_id: str
+    ) -> tuple[ActivityState, Trigger, str] | None:
+        """One run (all its loop attempts) and its routing; returns the hand-off, if any."""
         spec = act.spec
+        slot: _Slot = []
         try:
             run: Run | None = None
             attempt = 1
@@ -410,13 +450,14 @@ class InstanceActor:
                 break
             if run.returned:
                 self._set_returned(run)
-            await self._route(spec, run)
+            await self._route(spec, run, slot)
         except asyncio.CancelledError:
             if not self._stopping:
                 self._lost = True  # cancelled from outside: the server is going away
             raise
         finally:
             self._release(act)
+        return slot[0] if slot else None
 
     async def _pause(self, seconds: float) -> None:
         task = asyncio.current_task()
@@ -605,7 +646,7 @@ class InstanceActor:
         return arrivals
 
     # -- routing -----------------------------------------------------------
-    async def _route(self, spec: ActivitySpec, run: Run) -> None:
+    async def _route(self, spec: ActivitySpec, run: Run, slot: _Slot | None = None) -> None:
         """Follow the run's links per item; account it for the outcome."""
         followed = False
         items = run.items
@@ -630,13 +671,13 @@ class InstanceActor:
                         bindings: Bindings = dict(run.bindings)
                         bindings[spec.id] = join_items(passing, tspec.separator)
                         trig = Trigger(run, 0, out.index, out.flat_lineage, bindings)
-                        await self._deliver(target, trig, out.delay)
+                        await self._deliver(target, trig, out.delay, slot)
                     continue
                 for k, item in enumerate(items):
                     if followed_by(item):
                         followed = True
                         trig = Trigger(run, k, out.index, out.lineage, bind(run, k, item))
-                        await self._deliver(target, trig, out.delay)
+                        await self._deliver(target, trig, out.delay, slot)
         except MailboxClosed:
             pass  # stopping: nothing more starts
         finally:
