@@ -8,7 +8,8 @@ from typing import Any, Literal
 from orch.api.base import Cursor, Id, Limit, Query, Response
 
 ServerStatus = Literal["up", "draining", "maintenance", "down", "stopped"]
-EventKind = Literal["job", "instance", "activity", "server", "audit"]
+EventKind = Literal["job", "instance", "activity", "notification", "runbook", "server", "audit"]
+"""The kinds of events written today (the filter accepts these)."""
 
 
 class Server(Response, kw_only=True):
@@ -75,7 +76,9 @@ class EventRecord(Response, kw_only=True):
 
     seq: int
     """The live feed's sequence for events; the audit log's own number for ``audit``."""
-    kind: EventKind
+    kind: str
+    """One of ``EventKind`` today; a newer writer may add kinds, so clients should
+    show what they do not know rather than fail on it."""
     at: datetime
     runbook_id: Id | None
     job_id: Id | None

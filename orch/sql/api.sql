@@ -435,7 +435,7 @@ SELECT h.holders,
 
 -- name: api_live_replay
 -- $1: after this seq, $2: up to this seq (inclusive), $3: job id or null, $4: runbook id
--- or null, $5: page size. The feed's kinds only, in seq order.
+-- or null, $5: page size, $6: the kinds the feed carries. In seq order.
 SELECT e.seq,
        e.kind,
        e.at,
@@ -449,7 +449,7 @@ SELECT e.seq,
        e.data ->> 'error' AS error
   FROM events e
  WHERE e.seq > $1 AND e.seq <= $2
-   AND e.kind IN ('job', 'instance', 'activity')
+   AND e.kind = ANY($6::text[])
    AND ($3::uuid IS NULL OR e.job_id = $3::uuid)
    AND ($4::uuid IS NULL OR e.runbook_id = $4::uuid)
  ORDER BY e.seq

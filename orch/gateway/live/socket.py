@@ -43,7 +43,7 @@ from orch.gateway.bodies import split_validation_error
 from orch.gateway.errors import HttpError, Invalid, NotFoundError
 from orch.gateway.keys import POOL
 from orch.gateway.live.access import all_events_filter
-from orch.gateway.live.events import FeedEvent, encode, events_frame
+from orch.gateway.live.events import FEED_KINDS, FeedEvent, encode, events_frame
 from orch.gateway.live.hub import Follows, Subscription
 from orch.gateway.live.reader import RETRYABLE
 from orch.logging import get_logger
@@ -59,6 +59,7 @@ log = get_logger(__name__)
 _decoder = msgspec.json.Decoder(ClientMessage)
 _ids = itertools.count(1)
 REPLAY_PAGE = 1000
+FEED_KINDS_LIST = sorted(FEED_KINDS)
 
 Item = tuple[Subscription | None, "list[FeedEvent] | bytes"]
 
@@ -298,7 +299,8 @@ class LiveSocket:
         cursor = after
         try:
             while cursor < upto and sub.active:
-                rows = await pool.fetch(Q.api_live_replay, cursor, upto, job, runbook, page)
+                rows = await pool.fetch(Q.api_live_replay, cursor, upto, job, runbook, page,
+                                        FEED_KINDS_LIST)
                 if not rows:
                     break
                 cursor = rows[-1]["seq"]

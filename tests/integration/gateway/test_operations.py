@@ -163,3 +163,14 @@ async def test_operations_need_rights(api: Api) -> None:
     status, _ = await api.request("GET", "/api/v1/events", token=operator,
                                   params={"kind": "audit"})
     assert status == 403
+
+
+async def test_events_of_newer_kinds_are_listed_not_refused(api: Api) -> None:
+    async with api.pool.acquire() as conn:
+        await conn.execute("INSERT INTO events (kind, status) VALUES ('runbook', 'disabled'), "
+                           "('notification', 'failed_to_run'), ('weather', 'sunny')")
+    status, body = await api.request("GET", "/api/v1/events")
+    assert status == 200
+    assert [e["kind"] for e in body["items"][:3]] == ["weather", "notification", "runbook"]
+    status, body = await api.request("GET", "/api/v1/events", params={"kind": "notification"})
+    assert [e["status"] for e in body["items"]] == ["failed_to_run"]

@@ -258,3 +258,19 @@ async def test_a_subscriber_ahead_of_the_gateway_skips_what_it_has(gateways) -> 
     seqs = await insert_events(gw, 4, per_commit=1)
     got = await socket.events_until(through(seqs[-1]))
     assert [e["seq"] for e in got] == [s for s in seqs if s > start + 2]
+
+
+async def test_notifications_are_replayed_like_every_kind_the_feed_carries(gateways) -> None:
+    gw = await gateways()
+    socket = await gw.socket()
+    head = (await socket.subscribe(all=True))["last_seq"]
+    async with gw.pool.acquire() as conn:
+        seqs = [r[0] for r in await conn.fetch(
+            "INSERT INTO events (kind, status) VALUES ('notification', 'runs_longer'), "
+            "('server', 'up'), ('activity', 'x') RETURNING seq")]
+    live = await socket.events_until(through(seqs[-1]))
+    again = await gw.socket()
+    await again.subscribe(all=True, after=head)
+    replayed = await again.events_until(through(seqs[-1]))
+    assert [e["kind"] for e in live] == [e["kind"] for e in replayed] == [
+        "notification", "activity"]
