@@ -214,6 +214,9 @@ CREATE INDEX jobs_running_server ON jobs (claimed_by) WHERE status = 'running';
 CREATE INDEX jobs_parent ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;
 CREATE INDEX jobs_runbook ON jobs (runbook_id, created_at);
 CREATE INDEX jobs_status ON jobs (status, created_at);
+-- Job lists are newest first (GET /jobs, the console): read in index order, a
+-- page stops after its rows instead of sorting every job.
+CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC);
 -- At most one live job per monitor runbook: the database, not Python, enforces it.
 CREATE UNIQUE INDEX jobs_one_live_monitor ON jobs (runbook_id)
     WHERE is_monitor AND status IN ('queued', 'running');
