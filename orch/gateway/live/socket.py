@@ -249,7 +249,9 @@ class LiveSocket:
             follows = "all"
             visible = await all_events_filter(self.request)
         reader = self.feed.reader
-        await reader.started.wait()
+        # Until ``ready``, seqs below the reader's start may still commit: a position
+        # handed out then would not mean "everything up to here is settled".
+        await reader.ready.wait()
         if self._closing:
             return
         # No await from here until the subscription is registered: ``upto`` is
@@ -288,10 +290,6 @@ class LiveSocket:
 
     async def _replay(self, sub: Subscription, after: int, upto: int) -> None:
         """History (after, upto] a page at a time, then the live events held meanwhile."""
-        reader = self.feed.reader
-        tracker = reader.tracker
-        if tracker is None or after < tracker.start:
-            await reader.ready.wait()
         job = UUID(sub.key) if sub.follows == "job" and sub.key else None
         runbook = UUID(sub.key) if sub.follows == "runbook" and sub.key else None
         page = max(1, min(REPLAY_PAGE, self.queue_limit))

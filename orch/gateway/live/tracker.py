@@ -20,7 +20,9 @@ poll *j + 1* shows whatever they committed: a seq still missing at poll
 
 The tracker is the pure part of that (no I/O): feed it each poll's rows and
 holders, and it returns what may go out now. The sequence must keep CACHE 1
-(per-session caches hand out seqs out of time order).
+(per-session caches hand out seqs out of time order). A transaction that holds
+the lock without inserting (a purge batch deleting events) only delays the
+gaps seen while it runs, so such work must stay in short transactions.
 """
 
 from __future__ import annotations

@@ -274,3 +274,38 @@ async def test_notifications_are_replayed_like_every_kind_the_feed_carries(gatew
     replayed = await again.events_until(through(seqs[-1]))
     assert [e["kind"] for e in live] == [e["kind"] for e in replayed] == [
         "notification", "activity"]
+
+
+async def test_subscriptions_wait_for_writers_in_flight_when_the_gateway_started(gateways,
+                                                                                 dsn) -> None:
+    import asyncpg
+
+    slow = await asyncpg.connect(dsn)
+    try:
+        transaction = slow.transaction()
+        await transaction.start()
+        late = await slow.fetchval(
+            "INSERT INTO events (kind, status) VALUES ('job', 'late') RETURNING seq")
+        other = await asyncpg.connect(dsn)
+        try:
+            early = await other.fetchval(
+                "INSERT INTO events (kind, status) VALUES ('job', 'early') RETURNING seq")
+        finally:
+            await other.close()
+        gw = await gateways()  # starts after `early`, with `late` in flight below it
+        socket = await gw.socket()
+        await socket.send({"subscribe": {"all": True}})
+        polls = gw.feed.reader.polls
+        from tests.integration.live.conftest import eventually
+
+        await eventually(lambda: gw.feed.reader.polls >= polls + 3)
+        await socket.nothing(0.1)  # not subscribed yet: its position would not be settled
+        await transaction.commit()
+        subscribed = await socket.frame()
+        assert subscribed["type"] == "subscribed" and subscribed["last_seq"] >= early > late
+        replay = await gw.socket()
+        await replay.subscribe(all=True, after=late - 1)
+        got = await replay.events_until(through(early))
+        assert [e["seq"] for e in got] == [late, early]
+    finally:
+        await slow.close()
