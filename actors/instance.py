@@ -411,17 +411,17 @@ class InstanceActor:
     # -- a run -------------------------------------------------------------
     async def _run_task(self, act: ActivityState, trig: Trigger, run_id: str) -> None:
         """A run task: its run, then the run it handed itself (chains), and so on."""
+        task = asyncio.current_task()
+        assert task is not None
         while True:
-            nxt = await self._run_one(act, trig, run_id)
+            nxt = await self._run_one(act, trig, run_id, task)
             if nxt is None:
                 return
             act, trig, run_id = nxt
-            task = asyncio.current_task()
-            assert task is not None
             task.set_name(f"{self._instance_id}/{act.spec.id}/{run_id}")
 
     async def _run_one(
-        self, act: ActivityState, trig: Trigger, run_id: str
+        self, act: ActivityState, trig: Trigger, run_id: str, task: asyncio.Task[Any]
     ) -> tuple[ActivityState, Trigger, str] | None:
         """One run (all its loop attempts) and its routing; returns the hand-off, if any."""
         spec = act.spec
@@ -433,7 +433,7 @@ class InstanceActor:
                 run, attempt = await self._adopt(spec, trig)
             while True:
                 if run is None:
-                    run = await self._attempt(spec, trig, run_id, attempt)
+                    run = await self._attempt(spec, trig, run_id, attempt, task)
                     if run is None:
                         return
                 if self._stopping:
@@ -483,9 +483,12 @@ class InstanceActor:
         return False
 
     async def _attempt(
-        self, spec: ActivitySpec, trig: Trigger, run_id: str, attempt: int
+        self, spec: ActivitySpec, trig: Trigger, run_id: str, attempt: int,
+        task: asyncio.Task[Any],
     ) -> Run | None:
-        """Execute one attempt: record its start, run the activity, record its result."""
+        """Execute one attempt: record its start, run the activity, record its result.
+
+        ``task``: the run task executing it (cancelled by a stop)."""
         if self._stopping:
             return None
         if self._before_run is not None and (
@@ -516,8 +519,7 @@ class InstanceActor:
         elif trig.link == lin.START_LINK and self._start_data is not None:
             status, error, items = "success", None, [dict(i) for i in self._start_data]
         else:
-            task = asyncio.current_task()
-            assert task is not None and self._info is not None
+            assert self._info is not None
             deadline: asyncio.Timeout | None = None
             try:
                 inputs = spec.literal_inputs

@@ -134,9 +134,16 @@ class CompiledLink:
 
     def followed(self, item: Mapping[str, str]) -> bool:
         """Include conditions OR-ed (absent: ``Status equals success``), exclude OR-ed as veto."""
-        if self.include is not None and not any(c.test(item) for c in self.include):
-            return False
-        return not any(c.test(item) for c in self.exclude)
+        include = self.include
+        if include is not None:
+            # one include (the default's case) without a generator: it runs per item
+            if len(include) == 1:
+                if not include[0].test(item):
+                    return False
+            elif not any(c.test(item) for c in include):
+                return False
+        exclude = self.exclude
+        return not exclude or not any(c.test(item) for c in exclude)
 
     def explain(self, item: Mapping[str, str]) -> str:
         """Why the link is or is not followed for this item (for the tester)."""
