@@ -245,7 +245,7 @@ async def test_claims_follow_a_folder_assignment_and_a_runbook_own_list_wins(
                                                folder="/Ops/Svc"))
         free = await check_in(conn, runbook_doc("Free", [start(), compare("a")],
                                                 folder="/Elsewhere"))
-    async with running_server(pool, server_name="p"), running_server(pool, server_name="q"):
+    async with running_server(dsn, server_name="p"), running_server(dsn, server_name="q"):
         async with pool.acquire() as conn:
             await set_folder_servers(conn, "/Ops", ["q"], actor=None)
             await set_runbook_servers(conn, uuid.UUID(own.id), ["p"], actor=None)
