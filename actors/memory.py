@@ -178,6 +178,12 @@ class MemoryStore:
             job.error = outcome.error
         self.writes.append(("outcome", ref.instance_id))
 
+    async def record_final_result(
+        self, ref: InstanceRef, result: RunResult, outcome: InstanceOutcome
+    ) -> None:
+        await self.record_run_result(ref, result)
+        await self.record_instance_outcome(ref, outcome)
+
 
 class MemoryVariables:
     """A :class:`~actors.store.VariableSource` over a dict."""

@@ -147,6 +147,13 @@ class Store(Protocol):
     async def record_instance_outcome(self, ref: InstanceRef, outcome: InstanceOutcome) -> None:
         """Record how the instance (and so its job) ended; durable on return."""
 
+    async def record_final_result(
+        self, ref: InstanceRef, result: RunResult, outcome: InstanceOutcome
+    ) -> None:
+        """Record the result of the instance's last run and its outcome together
+        (one commit where the store can); durable on return. The result is
+        recorded first: a store that refuses it records no outcome."""
+
 
 class EventSink(Protocol):
     def emit(self, event: RuntimeEvent) -> None: ...

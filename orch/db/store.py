@@ -49,19 +49,48 @@ class PgStore:
             await fut
 
     async def record_run_result(self, ref: InstanceRef, result: RunResult) -> None:
-        if SECRETS:  # decrypted secrets never reach the database (nor the events)
-            result = msgspec.structs.replace(
-                result, published=SECRETS.mask_value(result.published),
-                error=SECRETS.mask_value(result.error),
-                returned_data=SECRETS.mask_value(result.returned_data))
-        await self.writer.submit_result(ref, result)
+        await self.writer.submit_result(ref, _masked_result(result))
 
     async def record_instance_outcome(self, ref: InstanceRef, outcome: InstanceOutcome) -> None:
-        if SECRETS:
-            outcome = msgspec.structs.replace(
-                outcome, returned_data=SECRETS.mask_value(outcome.returned_data),
-                error=SECRETS.mask_value(outcome.error))
-        await asyncio.shield(self.writer.submit_outcome(ref, outcome))
+        await asyncio.shield(self.writer.submit_outcome(ref, _masked_outcome(outcome)))
+
+    async def record_final_result(
+        self, ref: InstanceRef, result: RunResult, outcome: InstanceOutcome
+    ) -> None:
+        # Submitted back to back (no await between), so the writer takes both
+        # into one batch: one commit fewer per instance. A refused result
+        # fails the outcome queued after it (see GroupCommitWriter._write).
+        written = self.writer.submit_result(ref, _masked_result(result))
+        ended = self.writer.submit_outcome(ref, _masked_outcome(outcome))
+        try:
+            await written
+        except BaseException:
+            ended.add_done_callback(_retrieve)  # failed with it, or written: nobody waits
+            raise
+        await asyncio.shield(ended)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _masked_result(result: RunResult) -> RunResult:
+    """Decrypted secrets never reach the database (nor the events)."""
+    if not SECRETS:
+        return result
+    return msgspec.structs.replace(
+        result, published=SECRETS.mask_value(result.published),
+        error=SECRETS.mask_value(result.error),
+        returned_data=SECRETS.mask_value(result.returned_data))
+
+
+def _masked_outcome(outcome: InstanceOutcome) -> InstanceOutcome:
+    if not SECRETS:
+        return outcome
+    return msgspec.structs.replace(
+        outcome, returned_data=SECRETS.mask_value(outcome.returned_data),
+        error=SECRETS.mask_value(outcome.error))
 
 
 async def load_plan(

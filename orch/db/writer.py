@@ -224,7 +224,9 @@ class GroupCommitWriter:
             self._inflight.discard(task)  # type: ignore[arg-type]
             self._wake.set()
 
-    async def _write(self, batch: list[_Op]) -> None:
+    async def _write(self, batch: list[_Op]) -> BaseException | None:
+        """Write the batch (retrying connection failures); returns the error that
+        refused a one-record batch, else None."""
         delay = 0.05
         while True:
             conn: asyncpg.Connection | None = None
@@ -253,20 +255,29 @@ class GroupCommitWriter:
                 if conn is not None:
                     self._conns.append(conn)  # one statement: nothing left open on it
                 if len(batch) > 1:
-                    # One bad record must not fail the others: write them one by one.
+                    # One bad record must not fail the others: write them one by
+                    # one. An instance's records after a refused one are not
+                    # written (its final result refused: no outcome either).
+                    refused: dict[str, BaseException] = {}
                     for op in batch:
-                        await self._write([op])
-                    return
+                        earlier = refused.get(op.ref.instance_id)
+                        if earlier is not None:
+                            self._settle([op], set(), earlier)
+                            continue
+                        error = await self._write([op])
+                        if error is not None:
+                            refused[op.ref.instance_id] = error
+                    return None
                 log.error("record refused by the database", error=str(exc))
                 self._settle(batch, set(), exc)
-                return
+                return exc
             self._conns.append(conn)
             self.batches += 1
             self.records += len(batch)
             self._settle(batch, fenced, None)
             if self._on_batch is not None:
                 self._on_batch(len(batch), time.perf_counter() - began)
-            return
+            return None
 
     async def _release(self, conn: asyncpg.Connection) -> None:
         with contextlib.suppress(*RETRYABLE):

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 import pytest
 
 from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
@@ -93,3 +94,62 @@ async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) ->
         await task
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM activity_runs") == 0
+
+
+async def test_the_last_result_and_the_outcome_are_one_commit(pool: asyncpg.Pool) -> None:
+    ref = await _claimed(pool)
+    batches: list[int] = []
+    writer = GroupCommitWriter(pool, "w", on_batch=lambda n, _s: batches.append(n))
+    store = PgStore(pool, writer)
+    task = asyncio.create_task(writer.run())
+    try:
+        a = _start("a")
+        await store.record_run_start(ref, a, durable=True)
+        await store.record_final_result(ref, _result(a), InstanceOutcome(
+            status="success", returned_data={"R": "1"}, ended_at=datetime.now(UTC)))
+    finally:
+        writer.close()
+        await task
+    assert batches == [1, 2]
+    iid = uuid.UUID(ref.instance_id)
+    async with pool.acquire() as conn:
+        run_xmin = await conn.fetchval(
+            "SELECT xmin::text FROM activity_runs WHERE run_id = $1", uuid.UUID(a.run_id))
+        row = await conn.fetchrow(
+            "SELECT i.xmin::text AS xmin, i.status, j.status AS job_status, j.returned_data"
+            "  FROM instances i JOIN jobs j ON j.id = i.job_id WHERE i.id = $1", iid)
+        events = await conn.fetch(
+            "SELECT kind, activity, status FROM events WHERE job_id = $1 ORDER BY seq",
+            uuid.UUID(ref.job_id))
+    assert run_xmin == row["xmin"]  # written by the same transaction
+    assert (row["status"], row["job_status"], row["returned_data"]) == (
+        "success", "success", {"R": "1"})
+    assert [(e["kind"], e["activity"], e["status"]) for e in events][-4:] == [
+        ("activity", "a", "running"), ("activity", "a", "success"),
+        ("instance", None, "success"), ("job", None, "success"),
+    ]
+
+
+async def test_a_refused_last_result_leaves_the_instance_running(pool: asyncpg.Pool) -> None:
+    ref = await _claimed(pool)
+    writer = GroupCommitWriter(pool, "w")
+    store = PgStore(pool, writer)
+    task = asyncio.create_task(writer.run())
+    try:
+        a = _start("a")
+        await store.record_run_start(ref, a, durable=False)
+        bad = msgspec.structs.replace(_result(a), published=[{"X": "nul \u0000 byte"}])
+        with pytest.raises(asyncpg.PostgresError):  # jsonb takes no \u0000
+            await store.record_final_result(ref, bad, InstanceOutcome(
+                status="success", returned_data={}, ended_at=datetime.now(UTC)))
+    finally:
+        writer.close()
+        await task
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT i.status, j.status AS job_status FROM instances i"
+            "  JOIN jobs j ON j.id = i.job_id WHERE i.id = $1", uuid.UUID(ref.instance_id))
+        runs = await conn.fetch("SELECT status FROM activity_runs")
+    # the start (same batch, written on its own) stays; no outcome after a refused result
+    assert (row["status"], row["job_status"]) == ("running", "running")
+    assert [r["status"] for r in runs] == ["running"]
