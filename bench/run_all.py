@@ -5,7 +5,9 @@ line; this collects them, prints them, and writes a table with the date, the
 machine and the commit between the ``run_all`` markers of bench/RESULTS.md
 (replacing what an earlier run wrote there; everything outside the markers —
 other engineers' sections — is kept). ``--repeat`` runs the latency
-workloads several times and reports each run, since the machine is shared.
+workloads several times and reports each run, since the machine is shared;
+``floor`` (bare asyncpg, no engine) runs with them, so each run can be read
+against what the machine and database gave at that moment.
 
     python bench/run_all.py [--repeat 2] [--no-write] [--only pickup,chain10]
 """
@@ -28,6 +30,7 @@ BEGIN = "<!-- run_all: begin (written by bench/run_all.py; edit outside these ma
 END = "<!-- run_all: end -->"
 
 WORKLOADS: dict[str, list[str]] = {
+    "floor": ["floor.py", "--n", "300"],
     "runtime": ["runtime.py", "--instances", "1000", "--steps", "10", "--concurrency", "100"],
     "pickup": ["pickup.py", "--jobs", "300"],
     "chain10": ["chain10.py", "--sequential", "200", "--concurrent", "1000"],
@@ -36,7 +39,7 @@ WORKLOADS: dict[str, list[str]] = {
     "scaleout": ["scaleout.py", "--jobs", "3000", "--servers", "3"],
     "growth": ["growth.py", "--sizes", "100,1000,10000", "--finished", "2000"],
 }
-REPEATED = ("pickup", "chain10", "fanout50")
+REPEATED = ("floor", "pickup", "chain10", "fanout50")
 
 
 def run(name: str) -> dict[str, Any]:
@@ -75,6 +78,12 @@ def summary(r: dict[str, Any]) -> tuple[str, str]:
     w = r["bench"]
     if "error" in r:
         return f"failed: {r['error']}", ""
+    if w == "floor":
+        return (f"bare asyncpg, no engine: SELECT 1 {_ms(r['select1_ms'])}, durable INSERT + "
+                f"COMMIT {_ms(r['commit_ms'])}, minimal claim {_ms(r['bare_claim_ms'])}, ten "
+                f"durable commits in a row {_ms(r['chain10_ms'])}, {r['group_rows_per_s']:,} "
+                f"group-committed rows/s; Python reference loop {r['python_us']:,} µs",
+                "the machine now")
     if w == "runtime":
         return (f"{r['cpu_us_per_activity']} µs CPU per activity, "
                 f"{r['activities_per_s']:,} activities/s (in memory)", "≤ 50 µs")
