@@ -145,13 +145,19 @@ class Waker:
         self.event.clear()
 
     async def until(self, check: Callable[[], Any], timeout: float = 600.0,
-                    every: float = 0.0) -> Any:
+                    every: float = 0.0, quiet: float = 0.0) -> Any:
         """Re-run the async ``check`` on wake-ups until it returns a truthy value.
 
         ``every``: least seconds between two checks, so that counting thousands
         of rows does not load the database the benchmark is measuring.
+        ``quiet``: seconds before the first check. The latencies are read from
+        timestamps the server recorded, so looking later changes no result,
+        while a check at once (woken by the job's own notification) would put
+        the client's query on the two cores beside the claim being measured.
         """
         deadline = time.monotonic() + timeout
+        if quiet > 0:
+            await asyncio.sleep(quiet)
         while True:
             self.event.clear()  # before reading: a write during the read wakes us again
             checked = time.monotonic()

@@ -85,7 +85,7 @@ async def pickup_once(conn: Any, watch: Any, waker: Waker, runbook: Any) -> floa
             " ON a.instance_id = j.instance_id AND a.activity = 'start'"
             " WHERE j.id = $1", jid)
 
-    at = await waker.until(started, timeout=120)
+    at = await waker.until(started, timeout=120, quiet=0.01)
     return (at.timestamp() - committed) * 1000
 
 

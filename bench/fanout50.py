@@ -68,7 +68,7 @@ async def main(instances: int, branches: int) -> dict[str, Any]:
                         return await watch.fetchval(
                             "SELECT status FROM jobs WHERE id = $1", jid) in FINAL
 
-                    await waker.until(ended, timeout=60)
+                    await waker.until(ended, timeout=60, every=0.005, quiet=0.01)
                 rows = await watch.fetch(
                     "SELECT extract(epoch FROM i.ended_at - i.started_at) * 1000 AS ms,"
                     "       extract(epoch FROM j.ended_at - j.created_at) * 1000 AS job_ms,"
