@@ -472,6 +472,8 @@ class _Checker:
                 own = atype.fields(self.rb.activities[self.a.first[aid]].properties)
             except Exception:  # a pack's hook must not crash validation
                 own = None
+            if own is not None and not all(isinstance(f, str) for f in own):
+                own = None  # nor names that are not text (a hook reading bad properties)
             result = None if own is None else frozenset(own) | COMMON_FIELDS
         self._fields[aid] = result
         return result

@@ -26,6 +26,7 @@ def _parameter_names(properties: Mapping[str, Any]) -> frozenset[str] | None:
     params = properties.get("parameters", [])
     if not isinstance(params, list):
         return None
+    # deliberately lax (a pack's hook may be): names that are not text reach the checker
     return frozenset(p["name"] for p in params if isinstance(p, dict) and "name" in p)
 
 

@@ -655,6 +655,15 @@ def test_condition_in_exclude_and_loop_have_their_paths() -> None:
     ]
 
 
+def test_a_parameter_name_that_is_not_text_is_a_fault_not_a_crash() -> None:
+    # found by the mutation fuzz: the fields hook returned None among the names
+    doc = base()
+    act(doc, "start")["properties"]["parameters"][0]["name"] = None
+    act(doc, "greet")["properties"]["args"] = ["{start.Nmae}"]
+    found = faults(doc)
+    assert found and all(f.path.startswith("$.activities[0]") for f in found), found
+
+
 def test_condition_data_must_be_published_by_the_source() -> None:
     doc = base()
     doc["links"][1]["include"] = [{"data": "ExitCod", "op": "equals", "value": 0}]
