@@ -37,6 +37,8 @@ failure links followed). See :mod:`actors.lineage` and :mod:`actors.resume`.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,6 +74,22 @@ _FAILED = frozenset({"failed", "interrupted", "stopped"})
 
 BeforeRun = Callable[[str, str], Awaitable[bool | None]]
 _Slot = list[tuple[ActivityState, Trigger, str]]
+
+# Run ids: a random prefix drawn once per process and a counter, so ids are
+# unique across processes (80 random bits) and, within a server, increasing
+# (the activity_runs primary key grows at its right edge), and a new run costs
+# no call to os.urandom.
+_RUN_ID_PREFIX = str(uuid.uuid4())[:24]
+_run_numbers = itertools.count(1)
+
+
+def _new_run_id_prefix() -> None:
+    """A forked child draws its own prefix (it would repeat its parent's ids)."""
+    global _RUN_ID_PREFIX
+    _RUN_ID_PREFIX = str(uuid.uuid4())[:24]
+
+
+os.register_at_fork(after_in_child=_new_run_id_prefix)
 """A routing run's hand-off: the first run it starts, which its own task runs next."""
 
 
@@ -164,8 +182,6 @@ class InstanceActor:
         self._log_sink = log_sink
         self._job_id = plan.ref.job_id
         self._instance_id = plan.ref.instance_id
-        self._id_prefix = str(uuid.uuid4())[:24]
-        self._seq = 0
         self._stopping = False
         self._stop_reason = "stopped"
         self._lost = False
@@ -244,7 +260,12 @@ class InstanceActor:
                 async with asyncio.TaskGroup() as tg:
                     self._tg = tg
                     start = Trigger(None, 0, lin.START_LINK, lin.START, {})
-                    await self._deliver(self._acts[bp.start], start, 0.0)
+                    slot: _Slot = []
+                    await self._deliver(self._acts[bp.start], start, 0.0, slot)
+                    if slot:
+                        # The first run in this very task (pickup latency: no
+                        # task to create, no trip through the event loop).
+                        await self._run_here(*slot.pop())
             except BaseExceptionGroup as group:
                 # A store write failed (or a bug): raise that error itself, so the
                 # server can tell a lost ownership from a crash.
@@ -286,9 +307,9 @@ class InstanceActor:
             log_sink=self._log_sink,
         )
 
-    def _new_id(self) -> str:
-        self._seq += 1
-        return f"{self._id_prefix}{self._seq:012x}"
+    @staticmethod
+    def _new_id() -> str:
+        return f"{_RUN_ID_PREFIX}{next(_run_numbers):012x}"
 
     # -- delivery ----------------------------------------------------------
     async def _deliver(
@@ -419,6 +440,18 @@ class InstanceActor:
         self._start(j, trig)
 
     # -- a run -------------------------------------------------------------
+    async def _run_here(self, act: ActivityState, trig: Trigger, run_id: str) -> None:
+        """Run (and whatever it hands itself) in the calling task, named as a run task
+        meanwhile; a stop cancels the activity being executed, never more."""
+        task = asyncio.current_task()
+        assert task is not None
+        name = task.get_name()
+        task.set_name(f"{self._instance_id}/{act.spec.id}/{run_id}")
+        try:
+            await self._run_task(act, trig, run_id)
+        finally:
+            task.set_name(name)
+
     async def _run_task(self, act: ActivityState, trig: Trigger, run_id: str) -> None:
         """A run task: its run, then the run it handed itself (chains), and so on."""
         task = asyncio.current_task()

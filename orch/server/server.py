@@ -333,10 +333,12 @@ class RunbookServer:
                     Q.claim_jobs, self.name, want, len(self._running), s.server_timeout_seconds
                 )
                 self.metrics.claimed(time.perf_counter() - began, len(rows))
-                # Before the pool's reset round trip at release: the instances
-                # start while it is on the wire (pickup latency).
+                # Before the pool's reset at release (its Python and its round
+                # trip): the instances run up to their first write (pickup latency).
                 for row in rows:
                     self._start_claimed(row)
+                if rows:
+                    await asyncio.sleep(0)
             if len(rows) < want:
                 self._reasons.set()  # what is left may be waiting for a reason
                 return

@@ -106,3 +106,4 @@ async def test_a_refused_final_result_records_no_outcome() -> None:
     with pytest.raises(RuntimeError, match="refused"):
         await h.run()
     assert h.instance_id not in store.outcomes
+
