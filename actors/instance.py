@@ -226,8 +226,16 @@ class InstanceActor:
             return
         self._stopping = True
         self._stop_reason = reason
+        try:
+            caller = asyncio.current_task()
+        except RuntimeError:  # no running loop
+            caller = None
         for task in list(self._cancellable):
-            task.cancel()
+            # Not the caller's own task (a stop asked from inside a run, e.g. by
+            # a before-run hook): it sees ``stopping`` when it returns, while a
+            # cancel would hit its next await — possibly the instance's own.
+            if task is not caller:
+                task.cancel()
         for act in self._acts:
             if act.inbox is not None:
                 act.inbox.close()

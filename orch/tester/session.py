@@ -181,8 +181,11 @@ class TestSession:
         assert self.controller is not None
         if self.quitting:
             return False
-        return await self.controller.before_run(self, view, view.compiled.activities[activity],
-                                                run_id)  # fmt: skip
+        answer = await self.controller.before_run(self, view, view.compiled.activities[activity],
+                                                  run_id)  # fmt: skip
+        if self.quitting and view.actor is not None:
+            view.actor.stop()  # this instance at once: it must not end as if it succeeded
+        return answer
 
     def skip(self, view: InstanceView, activity: str, run_id: str) -> None:
         """Note (and report) that a pause's answer skipped this run."""

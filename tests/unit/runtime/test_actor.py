@@ -84,6 +84,27 @@ async def test_before_run_hook_steps_through_the_instance() -> None:
     assert (await task).status == "success"
 
 
+async def test_a_stop_asked_from_inside_a_run_ends_the_instance_stopped() -> None:
+    # The start run executes in the instance's own task: a hook stopping the
+    # instance from there must not cancel that task (it would end the instance
+    # with CancelledError instead of 'stopped').
+    h: Harness
+
+    async def before_run(activity: str, run_id: str) -> bool | None:
+        await asyncio.sleep(0)  # a real await in the hook, as a prompt has
+        if activity == "a":
+            assert h.actor is not None
+            h.actor.stop()
+            return False
+        return None
+
+    doc = runbook([act("start", "echo"), act("a", "echo")], [link("start", "a")])
+    h = Harness(doc, options=RuntimeOptions(before_run=before_run))
+    outcome = await h.run()
+    assert outcome.status == "stopped"
+    assert [r.activity for r in h.runs()] == ["start"]
+
+
 async def test_start_data_replaces_running_the_start_activity() -> None:
     doc = runbook(
         [act("start", "items", values=["ignored"]), act("each", "echo", value="{start.Value}")],
