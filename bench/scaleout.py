@@ -4,9 +4,10 @@ Each round starts one more server process (the earlier ones keep running),
 commits ``--jobs`` jobs of a three-step runbook in one transaction and waits
 until all have ended. Throughput is jobs (and durable activity results) per
 second from that commit to the last job's end; ``share`` is how many jobs
-each server ran. On this two-core machine the servers and PostgreSQL share
-the same cores, so the curve shows contention, not added hardware. Prints
-one JSON line.
+each server ran. Each round starts from the same tables (the earlier rounds'
+jobs purged, then VACUUM ANALYZE). On this two-core machine the servers and
+PostgreSQL share the same cores, so the curve shows contention, not added
+hardware. Prints one JSON line.
 
     python bench/scaleout.py [--jobs 3000] [--servers 3]
 """
@@ -32,6 +33,8 @@ from _common import (
     settings_of,
     wait_jobs,
 )
+
+from orch.db.purge import purge
 
 DOC = {
     "format": "orch.runbook/1",
@@ -60,6 +63,10 @@ async def main(jobs: int, servers: int) -> dict[str, Any]:
                 tag = uuid.uuid4().hex[:6]
                 for k, runbook in enumerate(runbooks, start=1):
                     await stack.enter_async_context(server_process(dsn, f"bench-scale-{tag}-{k}"))
+                    # every round from the same tables: the earlier rounds' history
+                    # purged (else each added server would also meet bigger indexes)
+                    await purge(conn, cutoff=datetime.now(UTC))
+                    await conn.execute("VACUUM ANALYZE")
                     await insert_jobs(conn, runbook, jobs)
                     committed = datetime.now(UTC)
                     began = time.monotonic()
