@@ -74,9 +74,10 @@ _FAILED = frozenset({"failed", "interrupted", "stopped"})
 
 BeforeRun = Callable[[str, str], Awaitable[bool | None]]
 _Slot = list[tuple[ActivityState, Trigger, str]]
+"""A routing run's hand-off: the first run it starts, which its own task runs next."""
 
 # Run ids: a random prefix drawn once per process and a counter, so ids are
-# unique across processes (80 random bits) and, within a server, increasing
+# unique across processes (74 random bits) and, within a server, increasing
 # (the activity_runs primary key grows at its right edge), and a new run costs
 # no call to os.urandom.
 _RUN_ID_PREFIX = str(uuid.uuid4())[:24]
@@ -90,7 +91,6 @@ def _new_run_id_prefix() -> None:
 
 
 os.register_at_fork(after_in_child=_new_run_id_prefix)
-"""A routing run's hand-off: the first run it starts, which its own task runs next."""
 
 
 @dataclass(frozen=True, slots=True)
