@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -28,6 +30,20 @@ async def _claimed(pool: asyncpg.Pool) -> InstanceRef:
     return InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]), epoch=1)
 
 
+@contextlib.asynccontextmanager
+async def _store(pool: asyncpg.Pool, batches: list[int] | None = None) -> AsyncIterator[PgStore]:
+    """A PgStore on a running writer (noting each batch's size in ``batches``),
+    closed, with everything written, on exit."""
+    on_batch = None if batches is None else (lambda n, _s: batches.append(n))
+    writer = GroupCommitWriter(pool, "w", on_batch=on_batch)
+    task = asyncio.create_task(writer.run())
+    try:
+        yield PgStore(pool, writer)
+    finally:
+        writer.close()
+        await task
+
+
 def _start(activity: str) -> RunStart:
     return RunStart(run_id=str(uuid.uuid4()), activity=activity, parent_run=None, item=0,
                     started_at=datetime.now(UTC), lineage=b"\x01")
@@ -42,10 +58,7 @@ def _result(s: RunStart, status: str = "success", error: str | None = None) -> R
 async def test_one_run_at_a_time_writes_rows_and_events_in_order(pool: asyncpg.Pool) -> None:
     ref = await _claimed(pool)
     batches: list[int] = []
-    writer = GroupCommitWriter(pool, "w", on_batch=lambda n, _s: batches.append(n))
-    store = PgStore(pool, writer)
-    task = asyncio.create_task(writer.run())
-    try:
+    async with _store(pool, batches) as store:
         a = _start("a")  # a start and its result in one batch
         await store.record_run_start(ref, a, durable=False)
         await store.record_run_result(ref, _result(a))
@@ -54,9 +67,6 @@ async def test_one_run_at_a_time_writes_rows_and_events_in_order(pool: asyncpg.P
         await store.record_run_result(ref, _result(b, "failed", "boom"))
         await store.record_instance_outcome(ref, InstanceOutcome(
             status="failed", returned_data={}, ended_at=datetime.now(UTC), error="b: boom"))
-    finally:
-        writer.close()
-        await task
     assert batches == [2, 1, 1, 1]
     async with pool.acquire() as conn:
         plan = await load_plan(conn, ref.instance_id)
@@ -81,17 +91,11 @@ async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) ->
     async with pool.acquire() as conn:
         await conn.execute("UPDATE instances SET epoch = 2 WHERE id = $1",
                            uuid.UUID(ref.instance_id))
-    writer = GroupCommitWriter(pool, "w")
-    store = PgStore(pool, writer)
-    task = asyncio.create_task(writer.run())
-    try:
+    async with _store(pool) as store:
         a = _start("a")
         await store.record_run_start(ref, a, durable=False)
         with pytest.raises(OwnershipLost):
             await store.record_run_result(ref, _result(a))
-    finally:
-        writer.close()
-        await task
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM activity_runs") == 0
 
@@ -99,17 +103,11 @@ async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) ->
 async def test_the_last_result_and_the_outcome_are_one_commit(pool: asyncpg.Pool) -> None:
     ref = await _claimed(pool)
     batches: list[int] = []
-    writer = GroupCommitWriter(pool, "w", on_batch=lambda n, _s: batches.append(n))
-    store = PgStore(pool, writer)
-    task = asyncio.create_task(writer.run())
-    try:
+    async with _store(pool, batches) as store:
         a = _start("a")
         await store.record_run_start(ref, a, durable=True)
         await store.record_final_result(ref, _result(a), InstanceOutcome(
             status="success", returned_data={"R": "1"}, ended_at=datetime.now(UTC)))
-    finally:
-        writer.close()
-        await task
     assert batches == [1, 2]
     iid = uuid.UUID(ref.instance_id)
     async with pool.acquire() as conn:
@@ -132,19 +130,13 @@ async def test_the_last_result_and_the_outcome_are_one_commit(pool: asyncpg.Pool
 
 async def test_a_refused_last_result_leaves_the_instance_running(pool: asyncpg.Pool) -> None:
     ref = await _claimed(pool)
-    writer = GroupCommitWriter(pool, "w")
-    store = PgStore(pool, writer)
-    task = asyncio.create_task(writer.run())
-    try:
+    async with _store(pool) as store:
         a = _start("a")
         await store.record_run_start(ref, a, durable=False)
         bad = msgspec.structs.replace(_result(a), published=[{"X": "nul \u0000 byte"}])
         with pytest.raises(asyncpg.PostgresError):  # jsonb takes no \u0000
             await store.record_final_result(ref, bad, InstanceOutcome(
                 status="success", returned_data={}, ended_at=datetime.now(UTC)))
-    finally:
-        writer.close()
-        await task
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT i.status, j.status AS job_status FROM instances i"
