@@ -145,3 +145,24 @@ async def test_a_refused_last_result_leaves_the_instance_running(pool: asyncpg.P
     # the start (same batch, written on its own) stays; no outcome after a refused result
     assert (row["status"], row["job_status"]) == ("running", "running")
     assert [r["status"] for r in runs] == ["running"]
+
+
+async def test_a_taken_over_instance_gets_neither_last_result_nor_outcome(
+    pool: asyncpg.Pool,
+) -> None:
+    ref = await _claimed(pool)
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE instances SET epoch = 2 WHERE id = $1",
+                           uuid.UUID(ref.instance_id))
+    async with _store(pool) as store:
+        a = _start("a")
+        await store.record_run_start(ref, a, durable=False)
+        with pytest.raises(OwnershipLost):
+            await store.record_final_result(ref, _result(a), InstanceOutcome(
+                status="success", returned_data={}, ended_at=datetime.now(UTC)))
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT i.status, j.status AS job_status FROM instances i"
+            "  JOIN jobs j ON j.id = i.job_id WHERE i.id = $1", uuid.UUID(ref.instance_id))
+        assert await conn.fetchval("SELECT count(*) FROM activity_runs") == 0
+    assert (row["status"], row["job_status"]) == ("running", "running")
