@@ -78,6 +78,18 @@ class Loop(DocStruct, kw_only=True):
     """None: no limit (the ``until`` conditions end the loop)."""
 
 
+class Point(DocStruct, kw_only=True):
+    """Where the designer draws an activity's box: its top-left corner, in canvas units.
+
+    Layout only: it never changes what a runbook does. Documents without it are
+    laid out automatically (the console's graph); the designer and the SCO
+    import write it.
+    """
+
+    x: float
+    y: float
+
+
 class Activity(DocStruct, kw_only=True):
     id: str
     type: str
@@ -87,6 +99,8 @@ class Activity(DocStruct, kw_only=True):
     flatten: Flatten | None = None
     loop: Loop | None = None
     timeout_seconds: float | None = None
+    position: Point | None = None
+    """The designer's position of the box (None: laid out automatically)."""
 
 
 class Link(DocStruct, kw_only=True, rename={"from_": "from"}):
