@@ -828,3 +828,20 @@ CREATE INDEX jobs_ended ON jobs (ended_at) WHERE ended_at IS NOT NULL;
 CREATE INDEX audit_at ON audit USING brin (at);
 CREATE INDEX events_at ON events USING brin (at);
 CREATE INDEX instance_log_at ON instance_log USING brin (at);
+
+-- Users and groups from a company directory (issue 19, orch/directory/): a
+-- directory user is a users row plus an external_identities row (its source, the
+-- groups the directory gave at the last successful read, and when). Directory
+-- groups and the memberships a directory gives carry its name in `source`; a
+-- refresh replaces only those, local memberships stay.
+ALTER TABLE groups ADD COLUMN source text;
+ALTER TABLE group_members ADD COLUMN source text;
+CREATE TABLE external_identities (
+    user_id     uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    source      text NOT NULL,                -- 'ldap', 'oidc', ...
+    subject     text NOT NULL,                -- the user's DN, or the issuer's subject
+    groups      text[] NOT NULL DEFAULT '{}', -- group names as the directory gave them
+    active      boolean NOT NULL DEFAULT true,-- false: removed or disabled at the last read
+    checked_at  timestamptz NOT NULL,         -- the last successful read (orch_now() time)
+    UNIQUE (source, subject)
+);

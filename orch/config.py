@@ -17,6 +17,9 @@ import msgspec
 
 from orch.errors import ConfigError
 
+LDAP_USER_FILTER = "(|(uid={name})(sAMAccountName={name})(userPrincipalName={name}))"
+"""Matches the name typed against OpenLDAP's and Active Directory's usual attributes."""
+
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_url: str | None = None
@@ -71,6 +74,27 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session) or ``off`` (no route)."""
     metrics_port: int | None = None
     """A runbook server's own ``/metrics`` listener on 127.0.0.1 (0: any free port); unset: none."""
+    ldap_url: tuple[str, ...] = ()
+    """Directory sign-in (orch/directory/): ``ldap://`` or ``ldaps://`` URLs, tried in
+    order (failover); empty: local users only. The other ``ldap_*`` knobs below."""
+    ldap_bind_dn: str | None = None
+    """The service account that searches users and groups (unset: anonymous)."""
+    ldap_bind_password: str | None = None
+    ldap_user_base: str = ""
+    ldap_user_filter: str = LDAP_USER_FILTER
+    """``{name}`` is the name typed, escaped (RFC 4515)."""
+    ldap_group_base: str = ""
+    ldap_group_filter: str | None = None
+    """``{dn}`` is the user's DN (escaped); unset: member/uniqueMember, nested groups
+    walked (LDAP_MATCHING_RULE_IN_CHAIN on Active Directory)."""
+    ldap_admin_groups: tuple[str, ...] = ()
+    """Directory groups whose members are orch admins."""
+    ldap_starttls: bool = False
+    ldap_ca_file: str | None = None
+    ldap_refresh_seconds: float = 300.0
+    """A directory user's groups are read again when older than this."""
+    ldap_timeout_seconds: float = 5.0
+    """Connect, bind and search timeout for each directory server."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -109,6 +133,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "purge_interval_seconds": _number(env, "ORCH_PURGE_INTERVAL_SECONDS", 3600.0, float),
             "metrics": env.get("ORCH_METRICS") or "token",
             "metrics_port": _number(env, "ORCH_METRICS_PORT", None, int),
+            "ldap_url": tuple(env.get("ORCH_LDAP_URL", "").split()),
+            "ldap_bind_dn": env.get("ORCH_LDAP_BIND_DN") or None,
+            "ldap_bind_password": env.get("ORCH_LDAP_BIND_PASSWORD") or None,
+            "ldap_user_base": env.get("ORCH_LDAP_USER_BASE", ""),
+            "ldap_user_filter": env.get("ORCH_LDAP_USER_FILTER") or LDAP_USER_FILTER,
+            "ldap_group_base": env.get("ORCH_LDAP_GROUP_BASE", ""),
+            "ldap_group_filter": env.get("ORCH_LDAP_GROUP_FILTER") or None,
+            "ldap_admin_groups": tuple(g.strip() for g in env.get("ORCH_LDAP_ADMIN_GROUPS", "")
+                                       .split(",") if g.strip()),
+            "ldap_starttls": _flag(env, "ORCH_LDAP_STARTTLS"),
+            "ldap_ca_file": env.get("ORCH_LDAP_CA_FILE") or None,
+            "ldap_refresh_seconds": _number(env, "ORCH_LDAP_REFRESH_SECONDS", 300.0, float),
+            "ldap_timeout_seconds": _number(env, "ORCH_LDAP_TIMEOUT_SECONDS", 5.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
@@ -147,13 +184,43 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError("must be public, token or off", path="ORCH_METRICS")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ConfigError("not a port", path="ORCH_METRICS_PORT")
+        self._check_ldap()
         if min(self.pool_size, self.claim_batch, self.commit_batch, self.commit_inflight) < 1:
             raise ConfigError(
                 "pool_size, claim_batch, commit_batch and commit_inflight must be at least 1"
             )
 
+    def _check_ldap(self) -> None:
+        for url in self.ldap_url:
+            if not url.startswith(("ldap://", "ldaps://")):
+                raise ConfigError(f"not an ldap:// or ldaps:// URL: {url!r}", path="ORCH_LDAP_URL")
+        if not self.ldap_url:
+            return
+        if self.ldap_starttls and any(u.startswith("ldaps://") for u in self.ldap_url):
+            raise ConfigError("StartTLS is for ldap:// URLs (ldaps:// is TLS already)",
+                              path="ORCH_LDAP_STARTTLS")
+        if "{name}" not in self.ldap_user_filter:
+            raise ConfigError("the filter must contain {name}", path="ORCH_LDAP_USER_FILTER")
+        if self.ldap_group_filter is not None and "{dn}" not in self.ldap_group_filter:
+            raise ConfigError("the filter must contain {dn}", path="ORCH_LDAP_GROUP_FILTER")
+        if self.ldap_ca_file is not None and not Path(self.ldap_ca_file).is_file():
+            raise ConfigError(f"no such file: {self.ldap_ca_file}", path="ORCH_LDAP_CA_FILE")
+        if self.ldap_refresh_seconds <= 0:
+            raise ConfigError("must be positive", path="ORCH_LDAP_REFRESH_SECONDS")
+        if self.ldap_timeout_seconds <= 0:
+            raise ConfigError("must be positive", path="ORCH_LDAP_TIMEOUT_SECONDS")
+
     def replace(self, **changes: Any) -> Settings:
         return msgspec.structs.replace(self, **changes)
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = (env.get(key) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"not true/false: {raw!r}", path=key)
 
 
 def _number(env: Mapping[str, str], key: str, default: Any, kind: type) -> Any:
