@@ -252,7 +252,9 @@ class _Checker:
                     self.fault(f"{base}.{key}", "unknown-activity", f"no activity has id {end!r}")
                     ends_ok = False
             errors: list[ConditionError] = []
-            compiled = compile_link(link, i, errors=errors)
+            target = self.a.first.get(link.to)
+            target_enabled = target is None or self.rb.activities[target].enabled
+            compiled = compile_link(link, i, errors=errors, target_enabled=target_enabled)
             for e in errors:
                 self.fault(e.path or base, e.code, e.message)
             if not _finite_non_negative(link.delay_seconds):
@@ -280,6 +282,14 @@ class _Checker:
             )
         if len(starts) == 1:
             self.a.start = starts[0]
+            first = self.a.first[starts[0]]
+            if not self.rb.activities[first].enabled:
+                self.fault(
+                    f"$.activities[{first}].enabled",
+                    "disabled-start",
+                    f"{starts[0]!r} starts the runbook and cannot be disabled "
+                    "(disable the runbook instead)",
+                )
         cyclic = False
         for component in _components(ids, self.succ):
             members = set(component)

@@ -127,6 +127,8 @@ class CompiledLink:
     """None: followed whatever the status (the document said ``include: []``)."""
     exclude: tuple[CompiledCondition, ...]
     delay_seconds: float
+    enabled: bool = True
+    """False: never followed (the link, or the activity it leads to, is disabled)."""
 
     @property
     def path(self) -> str:
@@ -134,6 +136,8 @@ class CompiledLink:
 
     def followed(self, item: Mapping[str, str]) -> bool:
         """Include conditions OR-ed (absent: ``Status equals success``), exclude OR-ed as veto."""
+        if not self.enabled:
+            return False
         include = self.include
         if include is not None:
             # one include (the default's case) without a generator: it runs per item
@@ -148,6 +152,8 @@ class CompiledLink:
     def explain(self, item: Mapping[str, str]) -> str:
         """Why the link is or is not followed for this item (for the tester)."""
         label = f"link {self.source} → {self.target}"
+        if not self.enabled:
+            return f"{label} not followed: it is disabled (or leads to a disabled activity)"
         for c in self.exclude:
             if c.test(item):
                 return f"{label} not followed: excluded by {c} ({_shown(c, item)})"
@@ -167,10 +173,15 @@ def _shown(c: CompiledCondition, item: Mapping[str, str]) -> str:
 
 
 def compile_link(
-    link: Link, index: int, *, errors: list[ConditionError] | None = None
+    link: Link,
+    index: int,
+    *,
+    errors: list[ConditionError] | None = None,
+    target_enabled: bool = True,
 ) -> CompiledLink:
     """Compile a link's conditions.
 
+    The link is disabled when the document says so or its target is disabled.
     Raises ConditionError for the first bad condition; with ``errors`` given,
     appends every bad one there instead (the returned link then lacks them).
     """
@@ -190,6 +201,7 @@ def compile_link(
         include=include,
         exclude=compile_conditions(link.exclude, path=f"{path}.exclude", errors=errors),
         delay_seconds=link.delay_seconds,
+        enabled=link.enabled and target_enabled,
     )
 
 

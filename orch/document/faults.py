@@ -10,7 +10,7 @@ Codes: ``bad-json``, ``unknown-key``, ``missing-key``, ``wrong-type``,
 ``unknown-property``, ``missing-property``, ``bad-property``,
 ``bad-expression``, ``too-deep``, ``endless-loop`` (activities); ``unknown-activity``,
 ``not-upstream``, ``unknown-field``, ``unknown-runbook-field``
-(references); ``no-start``, ``multiple-starts``, ``cycle``,
+(references); ``no-start``, ``multiple-starts``, ``disabled-start``, ``cycle``,
 ``monitor-not-start``, ``initialize-not-start`` (graph); ``bad-operand``,
 ``bad-regex``, ``bad-operator`` (conditions); ``bad-parameter``,
 ``duplicate-parameter``, ``bad-default``, ``undeclared-return``,

@@ -101,6 +101,8 @@ class Activity(DocStruct, kw_only=True):
     timeout_seconds: float | None = None
     position: Point | None = None
     """The designer's position of the box (None: laid out automatically)."""
+    enabled: bool = True
+    """False: the activity never runs; links into it are not followed (a dead path)."""
 
 
 class Link(DocStruct, kw_only=True, rename={"from_": "from"}):
@@ -111,6 +113,8 @@ class Link(DocStruct, kw_only=True, rename={"from_": "from"}):
     """None: the default ``Status equals success``; ``[]``: follow whatever the status."""
     exclude: list[Condition] = []
     delay_seconds: float = 0
+    enabled: bool = True
+    """False: the link is never followed (its target sees a dead branch)."""
 
 
 Outcome = Literal["success", "warning", "failed"]
@@ -197,6 +201,9 @@ class Runbook(DocStruct, kw_only=True):
     job_timeout_seconds: Positive | None = None
     """A job still running this long (per instance) is stopped and recorded failed: timeout."""
     retry: Retry | None = None
+    metadata: dict[str, str] = {}
+    """Text labels kept with the document, never read by the runtime (the SCO import
+    records ``sco.unique_id`` and ``sco.path`` here)."""
 
     @property
     def path(self) -> str:
