@@ -488,7 +488,7 @@ class _Checker:
         self._fields[aid] = result
         return result
 
-    def _field_fault(self, path: str, aid: str, name: str, prefix: str) -> None:
+    def _field_fault(self, path: str, aid: str, name: str, prefix: str, suffix: str = "") -> None:
         fields = self.fields_of(aid)
         if fields is None or name in fields:
             return
@@ -497,17 +497,32 @@ class _Checker:
             path,
             "unknown-field",
             f"{prefix}{aid!r} ({atype.name}) publishes no field {name!r} "
-            f"(it publishes: {', '.join(sorted(fields))})",
+            f"(it publishes: {', '.join(sorted(fields))}){suffix}",
         )
 
     def check_references(self) -> None:
+        """Every ``{id.Field}`` / ``{runbook.Field}`` names something that exists.
+
+        A text of reference shape is a reference (orch/document/README.md
+        "Expressions"), so a typo is caught here; each message names the
+        position and how to write the text itself instead.
+        """
         for aid, tree in self.a.trees.items():
             upstream = self.a.upstream.get(aid, frozenset())
             for template in tree.templates():
-                for act, name in sorted(template.references):
-                    ref = f"{{{act}.{name}}}"
+                seen: set[tuple[str, str]] = set()
+                for act, name, at in template.reference_positions():
+                    if (act, name) in seen:
+                        continue
+                    seen.add((act, name))
+                    ref = f"{{{act}.{name}}} at position {at + 1}"
+                    literal = f" (for the text itself write {{{{{act}.{name}}})"
                     if act not in self.a.first:
-                        self.fault(template.path, "unknown-activity", f"{ref}: no activity {act!r}")
+                        self.fault(
+                            template.path,
+                            "unknown-activity",
+                            f"{ref}: no activity {act!r}{literal}",
+                        )
                     elif act not in upstream:
                         self.fault(
                             template.path,
@@ -516,13 +531,14 @@ class _Checker:
                             "(no chain of links leads from it to here)",
                         )
                     else:
-                        self._field_fault(template.path, act, name, f"{ref}: ")
+                        self._field_fault(template.path, act, name, f"{ref}: ", literal)
                 for name in sorted(template.runbook_fields - RUNBOOK_FIELDS):
                     self.fault(
                         template.path,
                         "unknown-runbook-field",
                         f"{{runbook.{name}}} is not runbook data "
-                        f"(there is {', '.join(sorted(RUNBOOK_FIELDS))})",
+                        f"(there is {', '.join(sorted(RUNBOOK_FIELDS))}; "
+                        f"for the text itself write {{{{runbook.{name}}})",
                     )
 
     def check_condition_fields(self) -> None:

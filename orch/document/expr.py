@@ -5,18 +5,28 @@ tuple of nodes (literal text, references, data-function calls). A run only
 walks that tree, so a substituted value is never parsed again — published
 data containing ``{`` or ``[`` is inert.
 
-Syntax:
+Text is literal unless it is a reference or a call (the full rule, with its
+edge cases, is in orch/document/README.md "Expressions"):
 
-- ``{id.Field}`` — a field published by an upstream activity;
-  ``{runbook.Field}`` — runbook-level data (``JobId``, ``InstanceId``,
-  ``Name``, ``Server``); ``{variable:Name}`` — a global variable.
-- ``[Fn(arg, ...)]`` — a data function (``orch.document.functions``). An
-  argument is one or more terms written side by side and joined:
-  ``'quoted text'`` (``''`` writes a quote), a number, a reference or a nested
-  ``[Fn(...)]`` call.
-- ``{{``, ``}}``, ``[[``, ``]]`` write a literal brace or bracket. Any other
-  ``{``, ``}``, ``[`` or ``]`` is a parse error naming its position, so a
-  forgotten doubling in a script or JSON body is caught at check-in.
+- ``{`` starts a reference only when what follows up to the next ``}`` has
+  the exact shape ``{id.Field}`` (a field published upstream),
+  ``{runbook.Field}`` or ``{variable:Name}``. ``{ $_ }``, ``@{a=1}``,
+  ``${VAR}``, ``{"a": 1}`` are text.
+- ``[`` starts a data-function call only when it is immediately followed by
+  a known function name (any case) and ``(``: ``[Upper(``. ``[int]$n``,
+  ``$args[0]``, ``[ -n "$x" ]`` are text. Once started, a call must parse: an
+  argument is one or more terms written side by side and joined —
+  ``'quoted text'`` (``''`` writes a quote), a number, a reference or a
+  nested ``[Fn(...)]`` call — and a malformed one is an error naming its
+  position.
+- ``{{``, ``[[`` write one ``{``, ``[``. ``}}``, ``]]`` write one ``}``, ``]``
+  — except while a ``{`` (``[``) written as plain text is still open: then
+  they are two closing braces (brackets), as written, so ``{"a": {"b": 1}}``
+  and ``a[b[0]]`` mean themselves. Documents written before this rule (every
+  brace doubled) keep their meaning: they have no plain ``{`` or ``[``.
+
+:func:`escape_literal` gives the template text that renders a given text
+exactly (importers use it for scripts and bodies).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 from typing import Protocol
 
 from orch.document.functions import DataFunction, FunctionError, lookup
@@ -90,6 +101,8 @@ class Text:
 class ActivityRef:
     activity: str
     field: str
+    at: int = _field(default=0, compare=False)
+    """Where the reference starts in the template's source (0-based)."""
 
     def __str__(self) -> str:
         return f"{{{self.activity}.{self.field}}}"
@@ -98,6 +111,8 @@ class ActivityRef:
 @dataclass(frozen=True, slots=True)
 class RunbookRef:
     field: str
+    at: int = _field(default=0, compare=False)
+    """Where the reference starts in the template's source (0-based)."""
 
     def __str__(self) -> str:
         return f"{{runbook.{self.field}}}"
@@ -106,6 +121,8 @@ class RunbookRef:
 @dataclass(frozen=True, slots=True)
 class VariableRef:
     name: str
+    at: int = _field(default=0, compare=False)
+    """Where the reference starts in the template's source (0-based)."""
 
     def __str__(self) -> str:
         return f"{{variable:{self.name}}}"
@@ -181,6 +198,12 @@ class Template:
         """Names of the data functions used (nested ones included)."""
         return frozenset(n.function.name for n in _walk(self.nodes) if isinstance(n, Call))
 
+    def reference_positions(self) -> list[tuple[str, str, int]]:
+        """``(activity, field, position)`` of every ``{id.Field}``, in source order (0-based)."""
+        walked = _walk(self.nodes)
+        refs = [(n.activity, n.field, n.at) for n in walked if isinstance(n, ActivityRef)]
+        return sorted(refs, key=lambda r: r[2])
+
     def render(self, scope: Scope) -> str:
         """The text with every reference and call substituted."""
         if self.literal is not None:
@@ -230,6 +253,89 @@ def parse_template(text: str, *, path: str = "$") -> Template:
 # ---- the parser ------------------------------------------------------------------------------
 
 
+_REFERENCE = re.compile(
+    r"\{(?:variable:([A-Za-z_][A-Za-z0-9_.\-]*)|([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*))\}"
+)
+"""The exact shape of a reference: ``{variable:Name}`` or ``{head.Field}``."""
+_CALL_START = re.compile(r"\[([A-Za-z_][A-Za-z0-9_]*)\(")
+"""``[Name(``: a call when ``Name`` is a known function."""
+_SPECIAL = re.compile(r"[{}\[\]]")
+
+
+def _reference_at(text: str, i: int) -> re.Match[str] | None:
+    return _REFERENCE.match(text, i)
+
+
+def _call_at(text: str, i: int) -> bool:
+    m = _CALL_START.match(text, i)
+    return m is not None and lookup(m.group(1)) is not None
+
+
+def escape_literal(text: str) -> str:
+    """The template text that renders exactly ``text``.
+
+    Escapes only what the parser would otherwise read as a reference, a call
+    or an escape, so a script stays as readable as it was: ``d = {"a": [1]}``
+    comes back unchanged, ``{a.b}`` becomes ``{{a.b}``, ``[Upper(`` becomes
+    ``[[Upper(`` and a ``}}`` with no plain ``{`` open becomes ``}}}``.
+    """
+    out: list[str] = []
+    n = len(text)
+    braces = brackets = 0  # plain '{' / '[' the parser will count as open
+    i = 0
+    while i < n:
+        m = _SPECIAL.search(text, i)
+        if m is None:
+            out.append(text[i:])
+            break
+        j = m.start()
+        if j > i:
+            out.append(text[i:j])
+        c = text[j]
+        nxt = text[j + 1] if j + 1 < n else ""
+        if c == "{":
+            if nxt == "{" or _reference_at(text, j):
+                out.append("{{")
+            else:
+                out.append("{")
+                braces += 1
+            i = j + 1
+        elif c == "[":
+            if nxt == "[" or _call_at(text, j):
+                out.append("[[")
+            else:
+                out.append("[")
+                brackets += 1
+            i = j + 1
+        elif c == "}":
+            if nxt == "}":
+                if braces:
+                    out.append("}}")  # two plain closers, as written
+                    braces = max(0, braces - 2)
+                    i = j + 2
+                else:
+                    out.append("}}")  # the escape of one '}'
+                    i = j + 1
+            else:
+                out.append("}")
+                braces = max(0, braces - 1)
+                i = j + 1
+        else:  # "]"
+            if nxt == "]":
+                if brackets:
+                    out.append("]]")
+                    brackets = max(0, brackets - 2)
+                    i = j + 2
+                else:
+                    out.append("]]")
+                    i = j + 1
+            else:
+                out.append("]")
+                brackets = max(0, brackets - 1)
+                i = j + 1
+    return "".join(out)
+
+
 class _Parser:
     def __init__(self, text: str, path: str) -> None:
         self.text = text
@@ -249,59 +355,110 @@ class _Parser:
         return error(f"{message} at position {pos + 1} {where}", path=self.path)
 
     def template(self) -> tuple[Node, ...]:
-        text, n = self.text, len(self.text)
+        """The whole text: literal runs, references and calls (see the module docstring).
+
+        ``braces`` / ``brackets`` count the plain ``{`` / ``[`` still open; they
+        decide whether ``}}`` / ``]]`` is an escape or two closers as written.
+        """
+        text = self.text
+        n = len(text)
         nodes: list[Node] = []
         buf: list[str] = []
+        braces = brackets = 0
         i = 0
         while i < n:
-            c = text[i]
-            if c in "{}[]":
-                if i + 1 < n and text[i + 1] == c:
-                    buf.append(c)
-                    i += 2
-                    continue
-                if c in "}]":
-                    pair = c * 2
-                    raise self.fail(i, f"unmatched {c!r} (write {pair!r} for a literal {c!r})")
-                if buf:
-                    nodes.append(Text("".join(buf)))
-                    buf.clear()
-                node, i = self.reference(i) if c == "{" else self.call(i)
-                nodes.append(node)
-                continue
-            j = i + 1
-            while j < n and text[j] not in "{}[]":
-                j += 1
-            buf.append(text[i:j])
-            i = j
+            m = _SPECIAL.search(text, i)
+            if m is None:
+                buf.append(text[i:])
+                break
+            j = m.start()
+            if j > i:
+                buf.append(text[i:j])
+            c = text[j]
+            nxt = text[j + 1] if j + 1 < n else ""
+            if c == "{":
+                if nxt == "{":
+                    buf.append("{")
+                    i = j + 2
+                elif ref := _reference_at(text, j):
+                    if buf:
+                        nodes.append(Text("".join(buf)))
+                        buf.clear()
+                    nodes.append(self.reference_node(ref))
+                    i = ref.end()
+                else:
+                    buf.append("{")
+                    braces += 1
+                    i = j + 1
+            elif c == "[":
+                if nxt == "[":
+                    buf.append("[")
+                    i = j + 2
+                elif _call_at(text, j):
+                    if buf:
+                        nodes.append(Text("".join(buf)))
+                        buf.clear()
+                    node, i = self.call(j)
+                    nodes.append(node)
+                else:
+                    buf.append("[")
+                    brackets += 1
+                    i = j + 1
+            elif c == "}":
+                if nxt == "}" and braces:
+                    buf.append("}}")
+                    braces = max(0, braces - 2)
+                    i = j + 2
+                elif nxt == "}":
+                    buf.append("}")
+                    i = j + 2
+                else:
+                    buf.append("}")
+                    braces = max(0, braces - 1)
+                    i = j + 1
+            else:  # "]"
+                if nxt == "]" and brackets:
+                    buf.append("]]")
+                    brackets = max(0, brackets - 2)
+                    i = j + 2
+                elif nxt == "]":
+                    buf.append("]")
+                    i = j + 2
+                else:
+                    buf.append("]")
+                    brackets = max(0, brackets - 1)
+                    i = j + 1
         if buf:
             nodes.append(Text("".join(buf)))
         return tuple(nodes)
 
+    def reference_node(self, m: re.Match[str]) -> Node:
+        start = m.start()
+        variable, head, name = m.groups()
+        if variable is not None:
+            return VariableRef(variable, at=start)
+        if head == "runbook":
+            return RunbookRef(name, at=start)
+        if head == "variable":
+            raise self.fail(
+                start,
+                f"write {{variable:{name}}} for a variable "
+                f"(or {{{{variable.{name}}} for the text itself)",
+            )
+        return ActivityRef(head, name, at=start)
+
     def reference(self, start: int) -> tuple[Node, int]:
-        """``{...}`` at ``start``; returns the node and the index after ``}``."""
-        end = self.text.find("}", start + 1)
-        nested = self.text.find("{", start + 1)
-        if end < 0 or (0 <= nested < end):
-            raise self.fail(start, "unclosed '{' (write '{{' for a literal '{')")
-        body = self.text[start + 1 : end]
-        if body.startswith("variable:"):
-            name = body[len("variable:") :]
-            if VARIABLE_NAME.fullmatch(name):
-                return VariableRef(name), end + 1
-            raise self.fail(start, f"bad variable name {name!r} in {{{body}}}")
-        head, dot, field = body.partition(".")
-        if dot and IDENTIFIER.fullmatch(head) and IDENTIFIER.fullmatch(field):
-            if head == "runbook":
-                return RunbookRef(field), end + 1
-            if head == "variable":
-                raise self.fail(start, f"write {{variable:{field}}} for a variable")
-            return ActivityRef(head, field), end + 1
-        raise self.fail(
-            start,
-            f"bad reference {{{body}}}: expected {{activity.Field}}, {{runbook.Field}} or "
-            "{variable:Name} (write '{{' for a literal '{')",
-        )
+        """A reference that must be one (inside a call's arguments)."""
+        m = _reference_at(self.text, start)
+        if m is None:
+            end = self.text.find("}", start + 1)
+            body = self.text[start + 1 : end] if end >= 0 else self.text[start + 1 :]
+            raise self.fail(
+                start,
+                f"bad reference {{{body}{'}' if end >= 0 else ''}: expected {{activity.Field}}, "
+                "{runbook.Field} or {variable:Name} (quote text in a function's arguments)",
+            )
+        return self.reference_node(m), m.end()
 
     def skip_space(self, i: int) -> int:
         while i < len(self.text) and self.text[i] in _SPACE:
@@ -325,16 +482,15 @@ class _Parser:
         i = self.skip_space(start + 1)
         m = IDENTIFIER.match(text, i)
         if not m:
-            raise self.fail(
-                start, "expected a function name after '[' (write '[[' for a literal '[')"
-            )
+            raise self.fail(start, "expected a function call like [Upper('text')] after '['")
         name = m.group()
         paren = self.skip_space(m.end())
         if paren >= len(text) or text[paren] != "(":
-            raise self.fail(paren, f"expected '(' after {name} (write '[[' for a literal '[')")
+            raise self.fail(paren, f"expected '(' after {name}")
         function = lookup(name)
         if function is None:
             raise self.fail(i, f"unknown function {name!r}")
+        hint = f" (write '[[' for a literal '[' before {name})"
         i = paren
         args: list[tuple[Node, ...]] = []
         i = self.skip_space(i + 1)
@@ -342,7 +498,7 @@ class _Parser:
             i += 1
         else:
             while True:
-                arg, i = self.argument(i, function.name)
+                arg, i = self.argument(i, function.name, hint)
                 args.append(arg)
                 i = self.skip_space(i)
                 if i < len(text) and text[i] == ",":
@@ -351,10 +507,10 @@ class _Parser:
                 if i < len(text) and text[i] == ")":
                     i += 1
                     break
-                raise self.fail(i, f"expected ',' or ')' in the arguments of {function.name}")
+                raise self.fail(i, f"expected ',' or ')' in the arguments of {function.name}{hint}")
         i = self.skip_space(i)
         if i >= len(text) or text[i] != "]":
-            raise self.fail(i, f"expected ']' to close [{function.name}(...)")
+            raise self.fail(i, f"expected ']' to close [{function.name}(...){hint}")
         count = len(args)
         if count < function.min_args or (
             function.max_args is not None and count > function.max_args
@@ -365,14 +521,14 @@ class _Parser:
             )
         return Call(function, tuple(args), text[start : i + 1]), i + 1
 
-    def argument(self, i: int, function: str) -> tuple[tuple[Node, ...], int]:
+    def argument(self, i: int, function: str, hint: str) -> tuple[tuple[Node, ...], int]:
         """One argument: terms side by side up to ``,`` or ``)``."""
         text = self.text
         terms: list[Node] = []
         while True:
             i = self.skip_space(i)
             if i >= len(text):
-                raise self.fail(i, f"unclosed arguments of {function}")
+                raise self.fail(i, f"unclosed arguments of {function}{hint}")
             c = text[i]
             if c in ",)":
                 if not terms:
@@ -392,7 +548,9 @@ class _Parser:
                 i = m.end()
             else:
                 raise self.fail(
-                    i, f"unexpected {c!r} in the arguments of {function} (quote text: 'like this')"
+                    i,
+                    f"unexpected {c!r} in the arguments of {function} "
+                    f"(quote text: 'like this'){hint}",
                 )
 
     def quoted(self, start: int) -> tuple[str, int]:

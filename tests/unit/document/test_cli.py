@@ -47,8 +47,9 @@ def test_faults_are_printed_with_file_and_path(runner: CliRunner, tmp_path: Path
     assert result.stdout.splitlines() == [
         f"{bad}: $.folder: the folder must be an absolute path like /Ops/Services "
         "(did you mean '/Examples'?) [bad-folder]",
-        f"{bad}: $.activities[1].properties.args[0]: {{nobody.Name}}: no activity 'nobody' "
-        "[unknown-activity]",
+        f"{bad}: $.activities[1].properties.args[0]: {{nobody.Name}} at position 1: "
+        "no activity 'nobody' "
+        "(for the text itself write {{nobody.Name}) [unknown-activity]",
         f"{good}: valid",
     ]
 
@@ -70,7 +71,8 @@ def test_json_output(runner: CliRunner, tmp_path: Path) -> None:
         {
             "file": bad,
             "path": "$.activities[1].properties.args[0]",
-            "message": "{nobody.Name}: no activity 'nobody'",
+            "message": "{nobody.Name} at position 1: no activity 'nobody' "
+            "(for the text itself write {{nobody.Name})",
             "code": "unknown-activity",
         },
     ]

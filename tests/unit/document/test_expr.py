@@ -52,6 +52,76 @@ def test_escapes(text: str, expected: str) -> None:
     assert render(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a { b",
+        "a } b",
+        "a [ -f x ]",
+        "a ] b",
+        "{start}",
+        "{start.}",
+        "{1x.Name}",
+        "{a.b.c}",
+        "{ a.b }",
+        "{variable:}",
+        "{variable:a b}",
+        "{runbook}",
+        "[Uper('x')]",
+        "@{a=1; b=@{c=2}}",
+        "{ $_ }",
+        "${VAR}",
+        "${env:PATH}",
+        '{"a": {"b": [1, [2, 3]]}}',
+        "a[b[0]]",
+        "$args[0]",
+        "[int]$n",
+        "[Math]::Round(2.5)",
+        "}{][",
+        "{",
+        "[",
+    ],
+)
+def test_text_without_reference_or_call_shape_is_literal(text: str) -> None:
+    t = parse_template(text)
+    assert t.literal == text
+    assert t.render(SCOPE) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # no plain '{' / '[' open: '}}' / ']]' is the escape of one
+        ("}} ]]", "} ]"),
+        ("{{x}}", "{x}"),
+        # a plain '{' / '[' open: '}}' / ']]' is two closers, as written
+        ('{"a": {"b": 1}}', '{"a": {"b": 1}}'),
+        ("{x}}", "{x}}"),
+        ("[[[ -f x ]]", "[[ -f x ]]"),
+        ("[[[[ -f x ]]]]", "[[ -f x ]]"),
+        ("[[ -f x ]]", "[ -f x ]"),
+        # a reference inside plain braces
+        ('{"name": "{start.Name}", "n": {start.Count}}', '{"name": "  World  ", "n": 3}'),
+        ("{a.{start.Count}}", "{a.3}"),
+        ("{{start.Name}", "{start.Name}"),
+        ("[[Upper('x')]", "[Upper('x')]"),
+    ],
+)
+def test_doubled_closers_and_mixed_text(text: str, expected: str) -> None:
+    assert render(text) == expected
+
+
+def test_reference_positions_are_kept() -> None:
+    t = parse_template("ab {start.Name} [Upper({check.Output})] {runbook.Name}")
+    positions = [
+        (n.activity, n.at)
+        for n in t.nodes
+        if hasattr(n, "activity")  # type: ignore[union-attr]
+    ]
+    assert positions == [("start", 3)]
+    assert [p for _, _, p in t.reference_positions()] == [3, 23]
+
+
 def test_escapes_give_a_literal() -> None:
     assert parse_template('{{"a": [[1, 2]]}}').literal == '{"a": [1, 2]}'
 
@@ -129,8 +199,15 @@ def test_numbers_as_arguments() -> None:
 
 
 def test_whitespace_in_calls() -> None:
-    assert render("[ Upper ( 'a' ) ]") == "A"
+    assert render("[Upper( 'a' ) ]") == "A"
     assert render("[Sum(\n  1,\n  2\n)]") == "3"
+    assert render("[Upper([ Lower ('A')])]") == "A"  # a nested call is a call: spaces allowed
+
+
+def test_a_call_starts_only_at_a_known_name_and_paren() -> None:
+    # '[' then spaces, an unknown name, or no '(' right after the name: text
+    for text in ("[ Upper('a')]", "[Upper ('a')]", "[Uper('x')]", "[Upper 'x']", "[int]$n"):
+        assert parse_template(text).literal == text
 
 
 def test_function_names_are_case_insensitive() -> None:
@@ -152,29 +229,19 @@ def test_template_is_immutable_and_keeps_its_path() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a { b", "unclosed '{' (write '{{' for a literal '{') at position 3"),
-        ("a } b", "unmatched '}' (write '}}' for a literal '}') at position 3"),
-        ("a [ -f x ]", "expected a function name after '[' (write '[[' for a literal '[') at pos"),
-        ("a [ b", "expected '(' after b (write '[[' for a literal '[') at position 6"),
-        ("a ] b", "unmatched ']' (write ']]' for a literal ']') at position 3"),
-        ("{start}", "bad reference {start}: expected {activity.Field}"),
-        ("{start.}", "bad reference {start.}"),
-        ("{1x.Name}", "bad reference {1x.Name}"),
-        ("{a.b.c}", "bad reference {a.b.c}"),
-        ("{ a.b }", "bad reference { a.b }"),
-        ("{a.{b.c}}", "unclosed '{'"),
-        ("{variable:}", "bad variable name '' in {variable:}"),
-        ("{variable:a b}", "bad variable name 'a b'"),
-        ("{variable.X}", "write {variable:X} for a variable at position 1"),
-        ("[Uper('x')]", "unknown function 'Uper' at position 2"),
-        ("[Upper 'x']", "expected '(' after Upper (write '[[' for a literal '[') at position 8"),
-        ("[Upper('x')", "expected ']' to close [Upper(...) at position 12"),
-        ("[Upper('x') x]", "expected ']' to close [Upper(...) at position 13"),
-        ("[Upper('x'", "unclosed arguments of Upper at position 11"),
+        ("{variable.X}", "write {variable:X} for a variable (or {{variable.X} for the text"),
+        ("[Upper('x')", "expected ']' to close [Upper(...) (write '[[' for a literal '[' befor"),
+        ("[Upper('x') x]", "expected ']' to close [Upper(...) (write '[[' for a literal '[' b"),
+        ("[Upper('x'", "unclosed arguments of Upper (write '[[' for a literal '[' before Upper"),
         ("[Upper('x]", "unclosed quoted text (write '' for a quote inside it) at position 8"),
         (
             "[Upper(x)]",
-            "unexpected 'x' in the arguments of Upper (quote text: 'like this') at position 8",
+            "unexpected 'x' in the arguments of Upper (quote text: 'like this') (write '[[' for "
+            "a literal '[' before Upper) at position 8",
+        ),
+        (
+            "[Upper(",
+            "unclosed arguments of Upper (write '[[' for a literal '[' before Upper) at position 8",
         ),
         ("[Upper(,)]", "missing argument to Upper at position 8"),
         ("[Sum(1,)]", "missing argument to Sum at position 8"),
@@ -187,6 +254,11 @@ def test_template_is_immutable_and_keeps_its_path() -> None:
         ("[Now(1, 2)]", "Now([format]) takes 0 to 1 arguments, got 2"),
         ("[Upper([Lower('a', 'b')])]", "Lower(text) takes 1 argument, got 2 at position 8"),
         ("[Upper([Nope()])]", "unknown function 'Nope' at position 9"),
+        ("[Upper([ -f x ])]", "expected a function call like [Upper('text')] after '[' at pos"),
+        ("[Upper({ a.b })]", "bad reference { a.b }: expected {activity.Field}, {runbook.Field}"),
+        ("[Upper({a.b)]", "bad reference {a.b)]: expected"),
+        ("[Upper({start})]", "bad reference {start}: expected"),
+        ("x = len(a) + [len(a)-1]", "unexpected 'a' in the arguments of Len"),
     ],
 )
 def test_parse_errors_name_the_position(text: str, message: str) -> None:
@@ -199,16 +271,16 @@ def test_parse_errors_name_the_position(text: str, message: str) -> None:
 
 def test_parse_error_quotes_short_text_whole() -> None:
     with pytest.raises(ExpressionError) as info:
-        parse_template("a } b")
-    assert info.value.message.endswith("of 'a } b'")
+        parse_template("a [Len( b")
+    assert info.value.message.endswith("of 'a [Len( b'")
 
 
 def test_parse_error_in_long_text_shows_an_excerpt() -> None:
-    text = "x" * 100 + " } " + "y" * 100
+    text = "x" * 100 + " [Len(x) " + "y" * 100
     with pytest.raises(ExpressionError) as info:
         parse_template(text)
-    assert "at position 102 near '…" in info.value.message
-    assert len(info.value.message) < 150
+    assert "at position 107 near '…" in info.value.message
+    assert len(info.value.message) < 200
 
 
 # ---- render errors --------------------------------------------------------------------------

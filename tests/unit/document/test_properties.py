@@ -60,16 +60,18 @@ def test_templates_know_their_paths() -> None:
 
 def test_first_error_raised_with_its_path() -> None:
     with pytest.raises(ExpressionError) as info:
-        compile_properties({"args": ["ok", "{bad"]}, path="$.p")
+        compile_properties({"args": ["ok", "[Len(bad"]}, path="$.p")
     assert info.value.path == "$.p.args[1]"
 
 
 def test_all_errors_collected() -> None:
     errors: list[ExpressionError] = []
-    tree = compile_properties_all({"a": "{x", "b": ["]", "fine"]}, path="$.p", errors=errors)
+    tree = compile_properties_all(
+        {"a": "[Len(x", "b": ["[Upper()]", "fine {x"]}, path="$.p", errors=errors
+    )
     assert [e.path for e in errors] == ["$.p.a", "$.p.b[0]"]
     # the bad strings stay as their literal text, so the tree can still be inspected
-    assert tree.literal_value() == {"a": "{x", "b": ["]", "fine"]}
+    assert tree.literal_value() == {"a": "[Len(x", "b": ["[Upper()]", "fine {x"]}
 
 
 @pytest.mark.parametrize(

@@ -340,19 +340,20 @@ def test_the_types_own_checks_run_on_literal_properties() -> None:
 
 def test_bad_expression_in_a_property() -> None:
     doc = base()
-    act(doc, "greet")["properties"]["args"] = ["ok", "Hello {start.Name"]
+    act(doc, "greet")["properties"]["args"] = ["ok", "Hello [Upper({start.Name)]"]
     f = the_fault(doc, "bad-expression")
     assert f.path == "$.activities[1].properties.args[1]"
-    assert (
-        f.message
-        == "unclosed '{' (write '{{' for a literal '{') at position 7 of 'Hello {start.Name'"
+    assert f.message == (
+        "bad reference {start.Name)]: expected {activity.Field}, {runbook.Field} or "
+        "{variable:Name} (quote text in a function's arguments) at position 14 of "
+        "'Hello [Upper({start.Name)]'"
     )
 
 
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ("[Uper({greet.Output})]", "unknown function 'Uper' at position 2"),
+        ("[Upper({greet.Output}", "unclosed arguments of Upper"),
         ("[Mid({greet.Output}, 1)]", "Mid(text, start, length) takes 3 arguments, got 2"),
         ("[Upper([Left({greet.Output})])]", "Left(text, count) takes 2 arguments, got 1"),
     ],
@@ -374,12 +375,31 @@ def test_literal_braces_in_a_script_body_validate() -> None:
     assert faults(doc) == []
 
 
-def test_an_undoubled_brace_in_a_script_is_a_fault() -> None:
+def test_an_undoubled_brace_in_a_script_is_text() -> None:
     doc = base()
-    act(doc, "greet")["properties"].update(program="sh", args=["-c", "f() { echo hi; }; f"])
-    f = the_fault(doc, "bad-expression")
-    assert f.path == "$.activities[1].properties.args[1]"
-    assert "write '{{' for a literal '{'" in f.message
+    act(doc, "greet")["properties"].update(
+        program="sh", args=["-c", 'f() { echo "$1"; }; [ -n "{start.Name}" ] && f \'{"a": [1]}\'']
+    )
+    assert faults(doc) == []
+
+
+def test_a_misspelt_function_is_text() -> None:
+    """'[' starts a call only before a known name and '(' (orch/document/README.md)."""
+    doc = base()
+    act(doc, "done")["properties"]["data"]["Greeting"] = "[Uper({greet.Output})]"
+    assert faults(doc) == []
+
+
+def test_text_of_reference_shape_is_a_reference() -> None:
+    doc = base()
+    act(doc, "greet")["properties"].update(
+        program="python3", args=["-c", 'self = 1\nprint(f"{self.name} {{self.name}")']
+    )
+    f = the_fault(doc, "unknown-activity")
+    assert (f.path, f.message) == (
+        "$.activities[1].properties.args[1]",
+        "{self.name} at position 18: no activity 'self' (for the text itself write {{self.name})",
+    )
 
 
 # ---- references -----------------------------------------------------------------------------
@@ -391,7 +411,8 @@ def test_reference_to_an_unknown_activity() -> None:
     f = the_fault(doc, "unknown-activity")
     assert (f.path, f.message) == (
         "$.activities[1].properties.args[0]",
-        "{nobody.Output}: no activity 'nobody'",
+        "{nobody.Output} at position 1: no activity 'nobody' "
+        "(for the text itself write {{nobody.Output})",
     )
 
 
@@ -401,7 +422,7 @@ def test_reference_to_a_downstream_activity() -> None:
     f = the_fault(doc, "not-upstream")
     assert (f.path, f.message) == (
         "$.activities[1].properties.args[0]",
-        "{done.Status}: 'done' is not upstream of 'greet' "
+        "{done.Status} at position 1: 'done' is not upstream of 'greet' "
         "(no chain of links leads from it to here)",
     )
 
@@ -410,7 +431,7 @@ def test_reference_to_itself() -> None:
     doc = base()
     act(doc, "greet")["properties"]["args"] = ["{greet.Output}"]
     f = the_fault(doc, "not-upstream")
-    assert f.message.startswith("{greet.Output}: 'greet' is not upstream of 'greet'")
+    assert f.message.startswith("{greet.Output} at position 1: 'greet' is not upstream of 'greet'")
 
 
 def test_reference_to_a_sibling_branch() -> None:
@@ -435,8 +456,9 @@ def test_reference_to_an_unpublished_field() -> None:
     f = the_fault(doc, "unknown-field")
     assert f.path == "$.activities[2].properties.data.Greeting"
     assert f.message == (
-        "{greet.Outptu}: 'greet' (run_program) publishes no field 'Outptu' (it publishes: "
-        "ActivityName, EndTime, ErrorOutput, ErrorSummary, ExitCode, Output, StartTime, Status)"
+        "{greet.Outptu} at position 1: 'greet' (run_program) publishes no field 'Outptu' "
+        "(it publishes: ActivityName, EndTime, ErrorOutput, ErrorSummary, ExitCode, Output, "
+        "StartTime, Status) (for the text itself write {{greet.Outptu})"
     )
 
 
@@ -477,7 +499,8 @@ def test_unknown_runbook_field() -> None:
     f = the_fault(doc, "unknown-runbook-field")
     assert (f.path, f.message) == (
         "$.activities[1].properties.args[0]",
-        "{runbook.Owner} is not runbook data (there is InstanceId, JobId, Name, Server)",
+        "{runbook.Owner} is not runbook data (there is InstanceId, JobId, Name, Server; "
+        "for the text itself write {{runbook.Owner})",
     )
 
 
@@ -856,7 +879,8 @@ def test_junction_without_source_publishes_only_common_fields() -> None:
     act(doc, "after")["properties"]["args"] = ["{join.Output}"]
     f = the_fault(doc, "unknown-field")
     assert f.message.endswith(
-        "(it publishes: ActivityName, EndTime, ErrorSummary, StartTime, Status)"
+        "(it publishes: ActivityName, EndTime, ErrorSummary, StartTime, Status) "
+        "(for the text itself write {{join.Output})"
     )
 
 
@@ -874,7 +898,7 @@ def test_all_faults_are_reported_at_once() -> None:
     doc["folder"] = "Tests"
     doc["returns"].append({"name": "Greeting"})
     act(doc, "start")["properties"]["parameters"].append({"name": "Name"})
-    act(doc, "greet")["properties"]["args"] = ["{done.Output}", "[Nope()]", "{runbook.X}"]
+    act(doc, "greet")["properties"]["args"] = ["{done.Output}", "[Len(x)]", "{runbook.X}"]
     act(doc, "greet")["timeout_seconds"] = -1
     act(doc, "done")["properties"]["data"]["Extra"] = "{greet.Nope}"
     doc["links"].append({"from": "greet", "to": "ghost"})
