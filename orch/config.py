@@ -12,6 +12,7 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -95,6 +96,27 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """A directory user's groups are read again when older than this."""
     ldap_timeout_seconds: float = 5.0
     """Connect, bind and search timeout for each directory server."""
+    oidc_issuer: str | None = None
+    """OpenID Connect sign-in (orch/directory/oidc/): the provider's issuer URL (its
+    ``/.well-known/openid-configuration`` is read); unset: no "Sign in with" button."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    """Unset: a public client (PKCE only, ``token_endpoint_auth_method=none``)."""
+    oidc_groups_claim: str = "groups"
+    """The ID token / userinfo claim listing the user's groups (each is ``group:<name>``)."""
+    oidc_admin_groups: tuple[str, ...] = ()
+    """Provider groups whose members are orch admins."""
+    oidc_scopes: tuple[str, ...] = ("openid", "profile", "email")
+    """Scopes asked for (add the one that releases the groups claim, e.g. ``groups``)."""
+    oidc_name_claim: str = "preferred_username"
+    """The claim that names the orch user (the ``sub`` stays the link)."""
+    oidc_redirect_url: str | None = None
+    """The callback URL registered at the provider; unset: this gateway's
+    ``/api/v1/session/oidc/callback`` as the request reached it."""
+    oidc_label: str | None = None
+    """The console's "Sign in with <label>"; unset: the issuer's host name."""
+    oidc_timeout_seconds: float = 10.0
+    """Every call to the provider (discovery, keys, token, userinfo) ends within this."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -146,6 +168,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "ldap_ca_file": env.get("ORCH_LDAP_CA_FILE") or None,
             "ldap_refresh_seconds": _number(env, "ORCH_LDAP_REFRESH_SECONDS", 300.0, float),
             "ldap_timeout_seconds": _number(env, "ORCH_LDAP_TIMEOUT_SECONDS", 5.0, float),
+            "oidc_issuer": env.get("ORCH_OIDC_ISSUER") or None,
+            "oidc_client_id": env.get("ORCH_OIDC_CLIENT_ID") or None,
+            "oidc_client_secret": env.get("ORCH_OIDC_CLIENT_SECRET") or None,
+            "oidc_groups_claim": env.get("ORCH_OIDC_GROUPS_CLAIM") or "groups",
+            "oidc_admin_groups": _names(env, "ORCH_OIDC_ADMIN_GROUPS", ","),
+            "oidc_scopes": _names(env, "ORCH_OIDC_SCOPES", None) or ("openid", "profile", "email"),
+            "oidc_name_claim": env.get("ORCH_OIDC_NAME_CLAIM") or "preferred_username",
+            "oidc_redirect_url": env.get("ORCH_OIDC_REDIRECT_URL") or None,
+            "oidc_label": env.get("ORCH_OIDC_LABEL") or None,
+            "oidc_timeout_seconds": _number(env, "ORCH_OIDC_TIMEOUT_SECONDS", 10.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
@@ -185,6 +217,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise ConfigError("not a port", path="ORCH_METRICS_PORT")
         self._check_ldap()
+        self._check_oidc()
         if min(self.pool_size, self.claim_batch, self.commit_batch, self.commit_inflight) < 1:
             raise ConfigError(
                 "pool_size, claim_batch, commit_batch and commit_inflight must be at least 1"
@@ -210,8 +243,40 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.ldap_timeout_seconds <= 0:
             raise ConfigError("must be positive", path="ORCH_LDAP_TIMEOUT_SECONDS")
 
+    def _check_oidc(self) -> None:
+        if self.oidc_issuer is None:
+            return
+        _check_url(self.oidc_issuer, "ORCH_OIDC_ISSUER")
+        if not self.oidc_client_id:
+            raise ConfigError("ORCH_OIDC_ISSUER needs a client id", path="ORCH_OIDC_CLIENT_ID")
+        if "openid" not in self.oidc_scopes:
+            raise ConfigError("must include openid", path="ORCH_OIDC_SCOPES")
+        if self.oidc_redirect_url is not None:
+            _check_url(self.oidc_redirect_url, "ORCH_OIDC_REDIRECT_URL")
+        if self.oidc_timeout_seconds <= 0:
+            raise ConfigError("must be positive", path="ORCH_OIDC_TIMEOUT_SECONDS")
+
     def replace(self, **changes: Any) -> Settings:
         return msgspec.structs.replace(self, **changes)
+
+
+def _names(env: Mapping[str, str], key: str, sep: str | None) -> tuple[str, ...]:
+    """A list setting: ``sep``-separated (None: whitespace), blanks dropped."""
+    return tuple(n.strip() for n in env.get(key, "").split(sep) if n.strip())
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_url(url: str, key: str) -> None:
+    """An absolute https URL (plain http only on the loopback, for tests and trials)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"not an http(s) URL: {url!r}", path=key)
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ConfigError(f"must be https (plain http only on the loopback): {url!r}", path=key)
+    if parts.query or parts.fragment:
+        raise ConfigError(f"must not have a query or fragment: {url!r}", path=key)
 
 
 def _flag(env: Mapping[str, str], key: str) -> bool:
