@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "orch.cli.properties",
     "orch.cli.purge",
     "orch.cli.runbook",
+    "orch.cli.schema",
     "orch.cli.security",
     "orch.cli.server",
     "orch.cli.servers",

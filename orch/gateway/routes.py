@@ -30,6 +30,7 @@ from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, securi
 from orch.gateway.authoring import ROUTES as AUTHORING_ROUTES
 from orch.gateway.failover import ROUTES as FAILOVER_ROUTES
 from orch.gateway.properties import ROUTES as PROPERTIES_ROUTES
+from orch.gateway.routes_designer import ROUTES as DESIGNER_ROUTES
 from orch.gateway.starts import IDEMPOTENCY_PARAM
 from orch.gateway.state import ROUTES as STATE_ROUTES
 
@@ -118,4 +119,5 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
     *FAILOVER_ROUTES,
     *AUTHORING_ROUTES,
     *PROPERTIES_ROUTES,
+    *DESIGNER_ROUTES,
 )
