@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from activities.data import compare_values, initialize_data, junction, return_data
 from activities.library import LIBRARY
+from activities.placeholder import not_imported
 from activities.program import run_program
 from activities.runbooks import invoke_runbook
 from activities.state import STATE
@@ -18,6 +19,7 @@ ACTIVITIES: list[ActivityType] = [
     compare_values,
     invoke_runbook,
     wait,
+    not_imported,
     *LIBRARY,
     *STATE,
 ]
