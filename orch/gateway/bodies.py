@@ -1,26 +1,70 @@
 """Reading requests and writing responses with the API's Structs.
 
-Malformed JSON is a 400; JSON of the wrong shape is a 422 naming the path of
-the fault (msgspec reports it as ``... - at `$.field```). Ids in the URL that
-are not UUIDs cannot name anything, so they are a 404 like any unknown id.
+Every request body is read here (:func:`read_bytes`) and every JSON body is
+decoded here (:func:`decode_json`), with the same limits on every route, the
+public log-in included:
+
+- the size limit (``client_max_size`` of the app, or a route's smaller one): 413;
+- not UTF-8, not JSON (truncated, ``NaN``/``Infinity``, a lone surrogate), a
+  float past the double range: 400 ``malformed-json``;
+- arrays and objects nested deeper than :data:`MAX_DEPTH`: 400 ``too-deep``
+  (checked without recursion, so it costs microseconds on a normal document,
+  and msgspec's own ``RecursionError`` on thousands of levels is the same 400);
+- an integer outside the signed 64-bit range: 400 ``number-out-of-range``;
+- a key given twice in one object: the last one wins, as in PostgreSQL's
+  ``jsonb`` and the browser's ``JSON.parse``, so no two parts of orch can read
+  one body differently.
+
+The refusals are :class:`BodyRefused`; the error middleware answers them with
+the error contract and logs one warning line (route and reason), never a
+traceback. JSON of the wrong shape is a 422 naming the path of the fault
+(msgspec reports it as ``... - at `$.field```). Ids in the URL that are not
+UUIDs cannot name anything, so they are a 404 like any unknown id.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
 
 from orch.api import encode
-from orch.gateway.errors import BadRequest, Invalid, NotFoundError, UnsupportedMediaType
+from orch.document.properties import child_path
+from orch.gateway.errors import (
+    BadRequest,
+    BodyRefused,
+    BodyTooLarge,
+    Invalid,
+    NotFoundError,
+    UnsupportedMediaType,
+)
 
 T = TypeVar("T")
 
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects in a request body (a runbook document needs about 8)."""
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+"""Integers in a request body must fit a signed 64-bit integer (PostgreSQL's ``bigint``)."""
+
+ROUTE_MAX_BYTES: dict[str, int] = {"login": 16 * 1024}
+"""Routes (by operation id) whose bodies are small by nature get a limit below the
+app's, checked before the body is read: the public log-in's name and password get
+a 413 past 16 KiB, before any password is hashed."""
+
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
+_ESCAPE = re.compile(rb"\\.")
+# On the structure (no strings): an integer token (not a float's fraction or exponent) of
+# 19 digits or more.
+_LONG_INTEGER = re.compile(rb"(?:^|(?<=[\[,:\s]))-?[0-9]{19,}(?![0-9.eE])")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENERS = bytes.maketrans(b"{}", b"[]")
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def split_validation_error(exc: msgspec.ValidationError) -> tuple[str, str]:
@@ -43,28 +87,117 @@ def is_json(content_type: str) -> bool:
     )
 
 
-async def read_bytes(request: web.Request) -> bytes:
+async def read_bytes(request: web.Request, *, max_bytes: int | None = None) -> bytes:
+    """The JSON body's bytes: 415 if it is not sent as JSON, 413 past the size limit, 400 if empty.
+
+    ``max_bytes`` (default: the route's entry in :data:`ROUTE_MAX_BYTES`) is a
+    limit below the app's, checked before the body is read.
+    """
+    if max_bytes is None:
+        max_bytes = ROUTE_MAX_BYTES.get(request.match_info.route.name or "")
     if not is_json(request.content_type):
         raise UnsupportedMediaType(
             f"send the body as application/json, not {request.content_type}"
         )
-    body = await request.read()
+    if max_bytes is not None and (request.content_length or 0) > max_bytes:
+        raise BodyTooLarge(f"the body is larger than {max_bytes} bytes")
+    body = await request.read()  # aiohttp: 413 past the app's client_max_size
+    if max_bytes is not None and len(body) > max_bytes:
+        raise BodyTooLarge(f"the body is larger than {max_bytes} bytes")
     if not body.strip():
         raise BadRequest("expected a JSON body", code="empty-body")
     return body
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse ``body`` as JSON (any shape); 400 when it is not JSON."""
+def decode_json(body: bytes) -> Any:
+    """``body`` as JSON (any shape) within the limits above; :class:`BodyRefused` otherwise."""
     try:
-        return msgspec.json.decode(body)
+        data = msgspec.json.decode(body)
+    except RecursionError:
+        raise BodyRefused(f"the body is nested deeper than {MAX_DEPTH} levels",
+                          code="too-deep") from None
+    except msgspec.ValidationError as e:  # a float past the double range, thousands of digits
+        message, path = split_validation_error(e)
+        raise BodyRefused(f"a number is out of range: {message}", code="number-out-of-range",
+                          path=path) from None
     except msgspec.DecodeError as e:
-        raise BadRequest(f"malformed JSON: {e}", code="malformed-json") from None
+        raise BodyRefused(f"malformed JSON: {e}", code="malformed-json") from None
+    if _too_deep(body):
+        raise BodyRefused(f"the body is nested deeper than {MAX_DEPTH} levels",
+                          code="too-deep", path=_first_too_deep(data))
+    if _NINETEEN_DIGITS in body.translate(_DIGITS):  # else no integer can be out of range
+        for m in _LONG_INTEGER.finditer(_structure(body)):
+            digits = m[0].lstrip(b"-")
+            if len(digits) > 19 or not INT_MIN <= int(m[0]) <= INT_MAX:
+                raise BodyRefused(
+                    "an integer is outside the signed 64-bit range "
+                    f"({INT_MIN} to {INT_MAX})", code="number-out-of-range",
+                    path=_first_out_of_range(data))
+    return data
 
 
-async def read_json(request: web.Request, type_: type[T]) -> T:
-    body = await read_bytes(request)
-    data = parse_json(body)
+def parse_json(body: bytes) -> Any:
+    """Parse ``body`` as JSON (any shape): :func:`decode_json`."""
+    return decode_json(body)
+
+
+def _structure(body: bytes) -> bytes:
+    """Valid JSON text without its strings: brackets, punctuation, numbers and literals.
+
+    Once every escape (``\\"`` included) is gone, quotes alternate opening and
+    closing a string, so the text outside strings is every other piece.
+    """
+    if b"\\" in body:
+        body = _ESCAPE.sub(b"", body)
+    return b"".join(body.split(b'"')[::2])
+
+
+def _too_deep(body: bytes) -> bool:
+    """Is the valid JSON ``body`` nested deeper than MAX_DEPTH? Without recursion, in C.
+
+    Only the brackets are kept, all as ``[]``; each round removes every
+    innermost pair, so the rounds needed are the depth. Few brackets (strings'
+    included) cannot make a deep body: most bodies stop at the first test.
+    """
+    if len(body.translate(None, _NOT_BRACKETS)) <= 2 * MAX_DEPTH:
+        return False
+    brackets = _structure(body).translate(_OPENERS, _NOT_BRACKETS)
+    for _ in range(MAX_DEPTH):
+        brackets = brackets.replace(b"[]", b"")
+        if not brackets:
+            return False
+    return True
+
+
+def _walk(data: Any) -> Iterator[tuple[str, int, Any]]:
+    """(path, depth, value) of every value of decoded JSON, parents first, without recursion."""
+    stack: list[tuple[str, int, Any]] = [("$", 1, data)]
+    while stack:
+        path, depth, value = stack.pop()
+        yield path, depth, value
+        if isinstance(value, dict):
+            stack.extend((child_path(path, k), depth + 1, v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((child_path(path, i), depth + 1, v) for i, v in enumerate(value))
+
+
+def _first_too_deep(data: Any) -> str:
+    for path, depth, value in _walk(data):
+        if depth > MAX_DEPTH and isinstance(value, dict | list):
+            return path
+    return "$"
+
+
+def _first_out_of_range(data: Any) -> str:
+    for path, _, value in _walk(data):
+        if type(value) is int and not INT_MIN <= value <= INT_MAX:
+            return path
+    return "$"
+
+
+async def read_json(request: web.Request, type_: type[T], *, max_bytes: int | None = None) -> T:
+    """The body decoded (:func:`decode_json`) and converted to ``type_`` (422 naming the path)."""
+    data = decode_json(await read_bytes(request, max_bytes=max_bytes))
     try:
         return msgspec.convert(data, type_)
     except msgspec.ValidationError as e:

@@ -2,8 +2,11 @@
 
 Handlers raise :class:`HttpError` subclasses (or the domain errors of
 ``orch.errors``, mapped here); the middleware turns them into JSON with the
-right 4xx status. Anything else is a bug: it is logged with its traceback
-and answered with a 500 that carries no internals.
+right 4xx status. Input too deep for any code to read (a ``RecursionError``)
+or JSON some code decoded on its own is the client's fault, not a bug: a 400,
+with one warning line (route and reason), like every body the decoder refuses.
+Anything else is a bug: it is logged with its traceback and answered with a
+500 that carries no internals.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import msgspec
 from aiohttp import web
 
 from orch.api import ErrorBody, ErrorDetail, Fault, encode
@@ -48,6 +52,19 @@ class HttpError(Exception):
 class BadRequest(HttpError):
     status = 400
     code = "malformed-request"
+
+
+class BodyRefused(BadRequest):
+    """A body the decoder will not read (not JSON, too deep, a number out of range).
+
+    Answered as a 400 like any bad request, and logged as one warning line with
+    the route and the reason: hostile input is worth seeing, but it is no bug.
+    """
+
+
+class BodyTooLarge(HttpError):
+    status = 413
+    code = "body-too-large"
 
 
 class Unauthorized(HttpError):
@@ -128,10 +145,31 @@ DATABASE_LOST: tuple[type[BaseException], ...] = (
 """Errors that mean the database went away, not a bug: a 503 the client may retry."""
 
 
+def route_of(request: web.Request) -> str:
+    """The route's template (``/api/v1/jobs/{id}``), not the path with its values."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
+
+
+def _refused(request: web.Request, code: str, message: str,
+             path: str | None = None) -> web.Response:
+    log.warning("request refused", method=request.method, route=route_of(request),
+                reason=code, detail=message[:200])
+    return error_response(400, code, message, path=path)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
+    except BodyRefused as e:
+        return _refused(request, e.code, e.message, e.path)
+    except RecursionError:
+        return _refused(request, "too-deep", "the request is nested too deeply to read")
+    except msgspec.DecodeError as e:
+        if isinstance(e, msgspec.ValidationError):  # a shape no handler checked: a bug
+            return _internal(request)
+        return _refused(request, "malformed-json", f"malformed JSON: {e}")
     except HttpError as e:
         return error_response(
             e.status, e.code, e.message, path=e.path, faults=e.faults, headers=e.headers
@@ -168,5 +206,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
         raise
     except Exception:
-        log.exception("request failed", method=request.method, path=request.path)
-        return error_response(500, "internal", "internal error (a bug; see the gateway's log)")
+        return _internal(request)
+
+
+def _internal(request: web.Request) -> web.Response:
+    """A bug: logged with its traceback (called while handling it), a 500 without internals."""
+    log.exception("request failed", method=request.method, path=request.path)
+    return error_response(500, "internal", "internal error (a bug; see the gateway's log)")
