@@ -39,8 +39,8 @@ from orch.api.live import (
 )
 from orch.db.jobs import resolve_runbook
 from orch.gateway.auth import authorize
-from orch.gateway.bodies import split_validation_error
-from orch.gateway.errors import HttpError, Invalid, NotFoundError
+from orch.gateway.bodies import decode_json, split_validation_error
+from orch.gateway.errors import BodyRefused, HttpError, Invalid, NotFoundError
 from orch.gateway.keys import POOL
 from orch.gateway.live.access import all_events_filter
 from orch.gateway.live.events import FEED_KINDS, FeedEvent, encode, events_frame
@@ -56,7 +56,6 @@ __all__ = ["LiveSocket"]
 
 log = get_logger(__name__)
 
-_decoder = msgspec.json.Decoder(ClientMessage)
 _ids = itertools.count(1)
 REPLAY_PAGE = 1000
 FEED_KINDS_LIST = sorted(FEED_KINDS)
@@ -184,14 +183,15 @@ class LiveSocket:
 
     # -- messages from the client -----------------------------------------------------
     async def handle(self, text: str) -> None:
-        try:
-            message = _decoder.decode(text)
+        try:  # the request bodies' decoder and limits (depth, numbers): an error frame
+            message = msgspec.convert(decode_json(text.encode()), ClientMessage)
+        except BodyRefused as e:
+            log.warning("live message refused", socket=self.id, reason=e.code)
+            self.error(e)
+            return
         except msgspec.ValidationError as e:
             msg, path = split_validation_error(e)
             self.error(Invalid(msg, path=path, code="invalid-message"))
-            return
-        except msgspec.DecodeError as e:
-            self.error(HttpError(f"malformed JSON: {e}", code="malformed-json"))
             return
         if (message.subscribe is None) == (message.unsubscribe is None):
             self.error(Invalid("send either subscribe or unsubscribe", path="$",

@@ -286,3 +286,22 @@ async def test_a_refused_body_is_one_warning_line_never_an_error(api: Api) -> No
         ("/api/v1/runbooks", "malformed-json"),
     }
     assert not any("exc_info" in e or "exception" in e for e in refusals)
+
+
+async def test_hostile_live_messages_get_error_frames_and_the_socket_lives_on(api: Api) -> None:
+    url = f"{api.url}/api/v1/live"
+    async with api.http.ws_connect(url, headers=api.auth()) as ws:
+        for text, code in (
+            ("[" * 5_000 + "]" * 5_000, "too-deep"),
+            ('{"subscribe": ' + '{"a":' * 100 + "1" + "}" * 100 + "}", "too-deep"),
+            ('{"subscribe": {"all": true, "after": 1' + "0" * 30 + "}}", "number-out-of-range"),
+            ('{"subscribe": {"all": NaN}}', "malformed-json"),
+            ('{"subscribe": {"all": tr', "malformed-json"),
+        ):
+            await ws.send_str(text)
+            frame = json.loads((await ws.receive(timeout=10)).data)
+            assert frame["type"] == "error", (text[:40], frame)
+            assert frame["error"]["code"] == code, (text[:40], frame)
+        await ws.send_str('{"subscribe": {"all": true, "id": "s"}}')
+        frame = json.loads((await ws.receive(timeout=10)).data)
+        assert frame["type"] == "subscribed", frame
