@@ -64,6 +64,9 @@ class Group(Response, kw_only=True):
     name: str
     members: list[str]
     created_at: datetime
+    source: str | None = None
+    """Null for a local group; else the company directory it comes from (``ldap``,
+    ``oidc``): its members there hold its grants without being added here."""
 
 
 class GroupList(Response, kw_only=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from orch.api.base import Id, Request, Response
@@ -35,3 +36,16 @@ class Me(Response, kw_only=True):
     """With a session: the value every write must send as ``X-CSRF-Token``; else null."""
     grants: list[Grant]
     """The caller's own grants and its groups' (merged per target)."""
+    directory: DirectoryMembership | None = None
+    """A user from a company directory: the groups it gave and when; null for a local user."""
+
+
+class DirectoryMembership(Response, kw_only=True):
+    """What a company directory said about the caller at its last read."""
+
+    source: str
+    """``ldap`` or ``oidc``."""
+    groups: list[str]
+    """The directory's groups of the caller; each is the principal ``group:<name>``."""
+    refreshed_at: datetime
+    """When they were read (again at most every ``ORCH_LDAP_REFRESH_SECONDS``)."""

@@ -13,9 +13,11 @@ from aiohttp import web
 
 from orch.api import build, encode
 from orch.config import Settings
+from orch.directory import Directory
 from orch.gateway.auth import auth_middleware
 from orch.gateway.console import add_console_routes
 from orch.gateway.errors import error_middleware
+from orch.gateway.external import install_directory
 from orch.gateway.keys import OPENAPI, POOL, PUBLIC_ROUTES, REGISTRY, SETTINGS
 from orch.gateway.live import install_live
 from orch.gateway.metrics import install_metrics
@@ -33,6 +35,7 @@ def make_app(
     *,
     registry: Registry | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    directory: Directory | None = None,
 ) -> web.Application:
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=max_body_bytes
@@ -41,6 +44,7 @@ def make_app(
     app[POOL] = pool
     app[REGISTRY] = registry if registry is not None else default_registry()
     install_registered_types(app)  # + types registered in the database only
+    install_directory(app, pool, directory)  # LDAP/OIDC sources, from the settings by default
     for operation, handler in ROUTES:
         app.router.add_route(
             operation.method, operation.path, handler, name=operation.operation_id

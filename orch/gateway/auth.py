@@ -22,6 +22,7 @@ import msgspec
 from aiohttp import web
 
 from orch.gateway.errors import Forbidden, NotFoundError, Unauthorized
+from orch.gateway.external import check_directory_user
 from orch.gateway.keys import POOL, PRINCIPAL, PUBLIC_ROUTES
 from orch.gateway.principal import Principal, Right
 from orch.gateway.session import session_principal
@@ -62,11 +63,16 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     row = await request.app[POOL].fetchrow(Q.api_principal_by_token, token_hash(token))
     if row is None:
         raise Unauthorized("invalid, expired or revoked token")
+    if await check_directory_user(request, row):  # a directory user's groups read again
+        row = await request.app[POOL].fetchrow(Q.api_principal_by_token, token_hash(token))
+        if row is None:
+            raise Unauthorized("invalid, expired or revoked token")
     request[PRINCIPAL] = await _with_grants(request, Principal(
         user_id=row["user_id"],
         name=row["name"],
         is_admin=row["is_admin"],
         token_id=row["token_id"],
+        directory=row["directory"],
     ))  # fmt: skip
     return await handler(request)
 

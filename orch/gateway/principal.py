@@ -32,6 +32,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     is_admin: bool
     """Member of the built-in group ``admins``: every right everywhere."""
     token_id: str | None = None
+    directory: str | None = None
+    """The identity source of a directory user (``ldap``, ``oidc``); None: a local user."""
     grants: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(target path, rights) held by the user and its groups, merged per target."""
 

@@ -51,6 +51,7 @@ from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
 from orch.gateway.errors import ConflictError, Invalid, NotFoundError
+from orch.gateway.external import DIRECTORY, directory_group_exists, known_directory_groups
 from orch.gateway.keys import POOL, PRINCIPAL, SETTINGS
 from orch.masking import MASK
 from orch.sql import Q
@@ -158,6 +159,8 @@ async def create_group(request: web.Request) -> web.Response:
 async def list_groups(request: web.Request) -> web.Response:
     query = read_query(request, PageQuery)
     _manager(request)
+    if request.app[DIRECTORY]:  # the directories' groups listed beside the local ones
+        await known_directory_groups(request)
     after = decode_cursor(query.cursor, str)
     rows = await request.app[POOL].fetch(Q.security_groups_page, after, query.limit + 1)
     items = [msgspec.convert(dict(r), Group) for r in rows[: query.limit]]
@@ -203,6 +206,13 @@ async def create_grant(request: web.Request) -> web.Response:
     body = await read_json(request, CreateGrant)
     _manager(request)
     target = body.target.rstrip("/") or "/"
+    kind, _, name = body.principal.partition(":")
+    if (kind == "group" and request.app[DIRECTORY]
+            and await request.app[POOL].fetchval(Q.security_principal_id, kind, name) is None):
+        # a directory's group: orch learns it here (asked before any transaction is open)
+        source = await directory_group_exists(request, name)
+        if source is not None:
+            await request.app[POOL].execute(Q.directory_groups_ensure, [name], source)
     async with request.app[POOL].acquire() as conn, conn.transaction():
         kind, pid = await _principal_id(conn, body.principal, "$.principal")
         grant_id = await conn.fetchval(Q.security_grant_upsert, uuid.uuid4(), kind, pid,

@@ -29,9 +29,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from orch.api import Operation
-from orch.api.session import Grant, Login, Me
+from orch.api.session import DirectoryMembership, Grant, Login, Me
+from orch.directory import BadCredentials, ExternalIdentity
 from orch.gateway.bodies import json_response, read_json
 from orch.gateway.errors import BadRequest, Forbidden, HttpError, Unauthorized
+from orch.gateway.external import check_directory_user, password_identity, record_sign_in
 from orch.gateway.keys import POOL, PRINCIPAL, SETTINGS
 from orch.gateway.principal import Principal
 from orch.gateway.throttle import check_login_allowed, record_login_failure
@@ -47,6 +49,8 @@ __all__ = [
     "SessionInfo",
     "csrf_token_of",
     "session_principal",
+    "set_session_cookie",
+    "start_session",
 ]
 
 log = get_logger("orch.gateway.session")
@@ -119,8 +123,14 @@ async def session_principal(request: web.Request) -> Principal | None:
     elif request.headers.get("Upgrade", "").lower() == "websocket" and not _same_origin(request):
         raise Forbidden("a websocket with the session cookie must come from this origin",
                         code="csrf")
+    if await check_directory_user(request, row):  # a directory user's groups read again
+        row = await request.app[POOL].fetchrow(
+            Q.session_principal, _secret_hash(secret), float(SESSION_SECONDS))
+        if row is None:
+            raise Unauthorized("the session has ended: log in again")
     request[SESSION] = SessionInfo(id=row["session_id"], csrf_token=csrf)
-    return Principal(user_id=row["user_id"], name=row["name"], is_admin=row["is_admin"])
+    return Principal(user_id=row["user_id"], name=row["name"], is_admin=row["is_admin"],
+                     directory=row["directory"])
 
 
 def _remote(request: web.Request) -> str | None:
@@ -140,6 +150,13 @@ def _verify(password_hash: str | None, password: str) -> tuple[bool, str | None]
     return True, None
 
 
+def set_session_cookie(response: web.StreamResponse, request: web.Request,
+                       secret: str) -> None:
+    """The session's cookie on ``response`` (for a sign-in answered otherwise, e.g. OIDC's
+    redirect after :func:`start_session`)."""
+    _set_cookie(response, request, secret, SESSION_SECONDS)
+
+
 def _set_cookie(response: web.StreamResponse, request: web.Request, value: str,
                 max_age: int) -> None:
     response.set_cookie(
@@ -153,6 +170,9 @@ async def _me(request: web.Request, principal: Principal, csrf: str | None) -> M
         groups = [r["name"] for r in await conn.fetch(Q.me_groups, principal.user_id)]
         grants = [Grant(target=r["target"], rights=list(r["rights"]))
                   for r in await conn.fetch(Q.me_grants, principal.user_id)]
+        found = await conn.fetchrow(Q.directory_me, principal.user_id)
+    directory = None if found is None else DirectoryMembership(
+        source=found["source"], groups=list(found["groups"]), refreshed_at=found["checked_at"])
     return Me(
         user_id=principal.user_id,
         name=principal.name,
@@ -161,6 +181,7 @@ async def _me(request: web.Request, principal: Principal, csrf: str | None) -> M
         auth="session" if csrf is not None else "token",
         csrf_token=csrf,
         grants=grants,
+        directory=directory,
     )
 
 
@@ -178,27 +199,59 @@ async def login(request: web.Request) -> web.Response:
     remote = _remote(request)
     await check_login_allowed(pool, settings, body.name, remote)
     row = await pool.fetchrow(Q.session_user_by_name, body.name)
-    stored = None if row is None or row["disabled"] else row["password_hash"]
-    # argon2 takes tens of milliseconds of CPU: off the event loop.
-    ok, rehashed = await asyncio.to_thread(_verify, stored, body.password)
-    if not ok or row is None:
+    identity: ExternalIdentity | None = None
+    rehashed: str | None = None
+    try:  # a company directory's user: its password checked there (orch/gateway/external.py)
+        identity = await password_identity(request, body.name, body.password, row)
+        ok = True
+    except BadCredentials:
+        ok = False
+    if ok and identity is None:
+        stored = (None if row is None or row["disabled"] or row["source"] is not None
+                  else row["password_hash"])
+        # argon2 takes tens of milliseconds of CPU: off the event loop.
+        ok, rehashed = await asyncio.to_thread(_verify, stored, body.password)
+    if not ok or (identity is None and row is None):
         await record_login_failure(pool, settings, body.name, remote)
         log.info("login failed", user=body.name, remote=remote)
         raise Unauthorized("wrong user name or password", code="bad-credentials")
-    secret = secrets.token_urlsafe(32)
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(Q.session_purge_expired)
-        await conn.execute(Q.session_create, uuid.uuid4(), _secret_hash(secret),
-                           row["user_id"], float(SESSION_SECONDS), remote)
-        if rehashed is not None:
-            await conn.execute(Q.session_rehash_password, row["user_id"], rehashed)
-        await conn.execute(Q.session_audit, row["name"], "login", remote)
-    principal = Principal(user_id=row["user_id"], name=row["name"], is_admin=row["is_admin"])
+    secret, principal = await start_session(
+        request, identity=identity, user_id=None if row is None else row["user_id"],
+        rehashed=rehashed)
     me = await _me(request, principal, csrf_token_of(secret))
     response = json_response(me)
     _set_cookie(response, request, secret, SESSION_SECONDS)
-    log.info("login", user=row["name"], remote=remote)
+    log.info("login", user=principal.name, remote=remote, directory=principal.directory)
     return response
+
+
+async def start_session(
+    request: web.Request, *, identity: ExternalIdentity | None = None,
+    user_id: str | None = None, rehashed: str | None = None,
+) -> tuple[str, Principal]:
+    """A new session of a signed-in user: (the cookie's secret, the principal).
+
+    ``identity``: a directory's person whose credentials its source checked — its
+    user, groups and the audited sign-in are stored first. Otherwise ``user_id`` is a
+    local user whose password was checked (``rehashed``: its stronger new hash).
+    """
+    remote = _remote(request)
+    secret = secrets.token_urlsafe(32)
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        await conn.execute(Q.session_purge_expired)
+        if identity is not None:
+            user_id = await record_sign_in(conn, identity, remote)
+        if user_id is None:
+            raise ValueError("start_session needs an identity or a user id")
+        await conn.execute(Q.session_create, uuid.uuid4(), _secret_hash(secret),
+                           user_id, float(SESSION_SECONDS), remote)
+        if rehashed is not None:
+            await conn.execute(Q.session_rehash_password, user_id, rehashed)
+        row = await conn.fetchrow(Q.session_user_by_id, user_id)
+        if identity is None:
+            await conn.execute(Q.session_audit, row["name"], "login", remote)
+    return secret, Principal(user_id=row["user_id"], name=row["name"], is_admin=row["is_admin"],
+                             directory=None if identity is None else identity.source)
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -72,3 +72,7 @@ DELETE FROM sessions WHERE user_id = $1::uuid;
 -- name: directory_group
 -- $1: group name; whether orch knows it, and from where (null source: a local group)
 SELECT g.id::text AS id, g.source FROM groups g WHERE g.name = $1;
+
+-- name: directory_me
+-- $1: user id; what the directory said about the user at its last read (GET /me)
+SELECT e.source, e.groups, e.checked_at FROM external_identities e WHERE e.user_id = $1::uuid;

@@ -3,16 +3,21 @@
 -- (ids as text), so a row converts to its Struct without hand mapping.
 
 -- name: api_principal_by_token
--- $1: sha256 hex of the presented bearer token
+-- $1: sha256 hex of the presented bearer token; for a directory user its source, whether
+-- active, and the age of its membership in seconds (orch/gateway/external.py)
 SELECT u.id::text AS user_id,
        u.name,
        EXISTS (SELECT 1
                  FROM group_members m
                  JOIN groups g ON g.id = m.group_id
                 WHERE m.user_id = u.id AND g.name = 'admins') AS is_admin,
-       t.id::text AS token_id
+       t.id::text AS token_id,
+       e.source AS directory,
+       e.active AS directory_active,
+       extract(epoch FROM orch_now() - e.checked_at)::float8 AS directory_age
   FROM tokens t
   JOIN users u ON u.id = t.user_id
+  LEFT JOIN external_identities e ON e.user_id = u.id
  WHERE t.token_hash = $1
    AND t.revoked_at IS NULL
    AND (t.expires_at IS NULL OR t.expires_at > now())

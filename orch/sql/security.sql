@@ -83,7 +83,7 @@ RETURNING id::text;
 SELECT g.id::text AS id, g.name,
        ARRAY(SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id
               WHERE m.group_id = g.id ORDER BY u.name) AS members,
-       g.created_at
+       g.created_at, g.source
   FROM groups g
  WHERE g.name = $1;
 
@@ -92,7 +92,7 @@ SELECT g.id::text AS id, g.name,
 SELECT g.id::text AS id, g.name,
        ARRAY(SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id
               WHERE m.group_id = g.id ORDER BY u.name) AS members,
-       g.created_at
+       g.created_at, g.source
   FROM groups g
  WHERE ($1::text IS NULL OR g.name > $1::text)
  ORDER BY g.name

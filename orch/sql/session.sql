@@ -1,7 +1,7 @@
 -- Console log-in sessions and the caller's own identity (orch/gateway/session.py).
 
 -- name: session_user_by_name
--- $1: user name
+-- $1: user name; `source`: the directory the user is linked to (null: a local user)
 SELECT u.id::text AS user_id,
        u.name,
        u.password_hash,
@@ -9,9 +9,22 @@ SELECT u.id::text AS user_id,
        EXISTS (SELECT 1
                  FROM group_members m
                  JOIN groups g ON g.id = m.group_id
+                WHERE m.user_id = u.id AND g.name = 'admins') AS is_admin,
+       e.source
+  FROM users u
+  LEFT JOIN external_identities e ON e.user_id = u.id
+ WHERE u.name = $1;
+
+-- name: session_user_by_id
+-- $1: user id
+SELECT u.id::text AS user_id,
+       u.name,
+       EXISTS (SELECT 1
+                 FROM group_members m
+                 JOIN groups g ON g.id = m.group_id
                 WHERE m.user_id = u.id AND g.name = 'admins') AS is_admin
   FROM users u
- WHERE u.name = $1;
+ WHERE u.id = $1::uuid;
 
 -- name: session_purge_expired
 -- no parameters
@@ -25,7 +38,8 @@ VALUES ($1, $2, $3::uuid, now() + make_interval(secs => $4), $5);
 
 -- name: session_principal
 -- $1: sha256 hex of the presented secret, $2: lifetime in seconds; a live session of an
--- enabled user, its expiry pushed forward when less than half of the lifetime is left
+-- enabled user, its expiry pushed forward when less than half of the lifetime is left;
+-- a directory user's source, whether active, and the age of its membership in seconds
 WITH live AS (
     SELECT s.id, s.user_id, s.expires_at
       FROM sessions s
@@ -47,9 +61,13 @@ SELECT live.id::text AS session_id,
        EXISTS (SELECT 1
                  FROM group_members m
                  JOIN groups g ON g.id = m.group_id
-                WHERE m.user_id = u.id AND g.name = 'admins') AS is_admin
+                WHERE m.user_id = u.id AND g.name = 'admins') AS is_admin,
+       e.source AS directory,
+       e.active AS directory_active,
+       extract(epoch FROM orch_now() - e.checked_at)::float8 AS directory_age
   FROM live
-  JOIN users u ON u.id = live.user_id;
+  JOIN users u ON u.id = live.user_id
+  LEFT JOIN external_identities e ON e.user_id = u.id;
 
 -- name: session_delete
 -- $1: session id
