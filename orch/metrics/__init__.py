@@ -10,6 +10,9 @@ Metric names (counters get ``_total`` in the exposition):
 - ``orch_group_commit_records{server}``, ``orch_group_commit_seconds{server}``
 - ``orch_event_feed_lag_seconds``, ``orch_event_feed_lag_events``, ``orch_websocket_clients``
   (gateway)
+- ``orch_live_delivery_seconds{from}`` — live feed: an event's commit (``from="commit"``, with
+  ``track_commit_timestamp=on``; else its read, ``from="read"``) to its frame written to every
+  socket; ``orch_live_dropped_events`` (gateway; ``orch/gateway/live/delivery.py``)
 - prometheus-client's ``process_*`` (RSS, CPU) and ``python_*`` collectors
 """
 

@@ -96,6 +96,11 @@ class LoopHistogram:
         series[bisect_left(self.bounds, amount)] += 1
         series[-1] += amount
 
+    def observe_many(self, series: list[float], amount: float, count: int) -> None:
+        """``count`` observations of the same ``amount``."""
+        series[bisect_left(self.bounds, amount)] += count
+        series[-1] += amount * count
+
     def describe(self) -> Iterator[HistogramMetricFamily]:
         yield HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -18,23 +18,33 @@ _encoder = msgspec.json.Encoder()
 class FeedEvent:
     """One event, its JSON encoded once for every subscriber."""
 
-    __slots__ = ("job_id", "json", "runbook_id", "seq")
+    __slots__ = ("committed", "from_commit", "job_id", "json", "runbook_id", "seq")
 
-    def __init__(self, seq: int, runbook_id: str | None, job_id: str | None, json: bytes) -> None:
+    def __init__(self, seq: int, runbook_id: str | None, job_id: str | None, json: bytes,
+                 committed: float = 0.0, from_commit: bool = False) -> None:
         self.seq = seq
         self.runbook_id = runbook_id
         self.job_id = job_id
         self.json = json
+        self.committed = committed
+        """Seconds since the epoch: its commit (``from_commit``) or when it was read."""
+        self.from_commit = from_commit
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> FeedEvent:
+    def from_row(cls, row: Mapping[str, Any], read_at: float = 0.0) -> FeedEvent:
+        """``read_at``: the time to count its delivery from when the row has no
+        ``committed`` column (commit timestamps not tracked, or a replay)."""
         event = LiveEvent(
             seq=row["seq"], kind=row["kind"], at=row["at"], runbook_id=row["runbook_id"],
             job_id=row["job_id"], instance_id=row["instance_id"], activity=row["activity"],
             run_id=row["run_id"], status=row["status"], server=row["server"],
             error=row["error"],
         )  # fmt: skip
-        return cls(event.seq, event.runbook_id, event.job_id, _encoder.encode(event))
+        committed = row.get("committed")
+        if committed is not None:
+            return cls(event.seq, event.runbook_id, event.job_id, _encoder.encode(event),
+                       committed, True)
+        return cls(event.seq, event.runbook_id, event.job_id, _encoder.encode(event), read_at)
 
 
 class Batch(list[FeedEvent]):
@@ -42,12 +52,38 @@ class Batch(list[FeedEvent]):
     JSON (``body``) is built once for all of their frames."""
 
     _body: bytes | None = None
+    _runs: list[tuple[float, int, bool]] | None = None
+    pending = 0
+    """Sockets that queued this batch and have not written it yet (``delivery``)."""
+    dropped = False
+    """A socket dropped it (lagged client): its delivery is not measured."""
+
+    @property
+    def runs(self) -> list[tuple[float, int, bool]]:
+        """Consecutive events of one commit time, once for every socket (``delivery``)."""
+        if self._runs is None:
+            self._runs = runs(self)
+        return self._runs
 
     @property
     def body(self) -> bytes:
         if self._body is None:
             self._body = b",".join(e.json for e in self)
         return self._body
+
+
+def runs(events: Iterable[FeedEvent]) -> list[tuple[float, int, bool]]:
+    """``(commit time, events, from commit?)`` for consecutive events of one time."""
+    out: list[tuple[float, int, bool]] = []
+    last = -1.0
+    for e in events:
+        if e.committed == last and out:
+            t, n, c = out[-1]
+            out[-1] = (t, n + 1, c)
+        else:
+            last = e.committed
+            out.append((last, 1, e.from_commit))
+    return out
 
 
 def events_frame(subscription_json: bytes, events: list[FeedEvent]) -> bytes:

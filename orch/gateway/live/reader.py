@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,6 +62,8 @@ class EventReader:
         self.ready = asyncio.Event()
         """Set once replays may read below the starting point."""
         self._wake = asyncio.Event()
+        self._committed = False
+        """The session reads commit timestamps (``track_commit_timestamp`` is on)."""
         self.polls = 0
 
     @property
@@ -89,6 +92,9 @@ class EventReader:
         try:
             conn.add_termination_listener(lambda _c: lost.set())
             await conn.add_listener(CHANNEL, self._notified)
+            # each event's delivery is measured from its commit when PostgreSQL
+            # tracks commit times, else from its read (delivery.py)
+            self._committed = bool(await conn.fetchval(Q.live_commit_tracking))
             if self.tracker is None:
                 row = await conn.fetchrow(Q.api_live_start)
                 self.tracker = SeqTracker(row["seq"], row["holders"],
@@ -136,7 +142,9 @@ class EventReader:
         """One read; True when it read as many new events as it could (read again)."""
         lows, highs = tracker.missing()
         room = min(self.options.batch, tracker.room())
-        rows = await conn.fetch(Q.api_live_poll, tracker.hi, lows, highs, room)
+        rows = await conn.fetch(Q.api_live_poll_committed if self._committed
+                                else Q.api_live_poll, tracker.hi, lows, highs, room)
+        read_at = time.time()
         self.polls += 1
         holders = rows[0]["holders"] if rows else []
         fresh = 0
@@ -147,7 +155,8 @@ class EventReader:
                 continue
             if seq > tracker.hi:
                 fresh += 1
-            items.append((seq, FeedEvent.from_row(row) if row["kind"] in FEED_KINDS else None))
+            items.append((seq, FeedEvent.from_row(row, read_at) if row["kind"] in FEED_KINDS
+                          else None))
         out = tracker.advance(holders, items)
         if tracker.ready and not self.ready.is_set():
             self.ready.set()

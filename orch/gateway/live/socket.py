@@ -43,6 +43,7 @@ from orch.gateway.bodies import decode_json, split_validation_error
 from orch.gateway.errors import BodyRefused, HttpError, Invalid, NotFoundError
 from orch.gateway.keys import POOL
 from orch.gateway.live.access import all_events_filter
+from orch.gateway.live.delivery import dropped, queued, written
 from orch.gateway.live.events import FEED_KINDS, FeedEvent, encode, events_frame
 from orch.gateway.live.hub import Follows, Subscription
 from orch.gateway.live.reader import RETRYABLE
@@ -98,6 +99,7 @@ class LiveSocket:
             return
         self._outbox.append((sub, events))
         self._queued += len(events)
+        queued(events)
         self._wake.set()
 
     async def push_wait(self, sub: Subscription, events: list[FeedEvent]) -> bool:
@@ -120,6 +122,7 @@ class LiveSocket:
 
     def overflow(self) -> None:
         """The client reads too slowly: drop its queued events, end every subscription."""
+        dropped(body for sub, body in self._outbox if sub is not None)  # type: ignore[misc]
         self._outbox = deque(item for item in self._outbox if item[0] is None)
         self._queued = 0
         self._room.set()
@@ -150,6 +153,7 @@ class LiveSocket:
                     data = body
                 else:
                     assert isinstance(body, list)
+                    pieces = [body]
                     events = body
                     self._queued -= len(events)
                     while (self._outbox and self._outbox[0][0] is sub
@@ -157,9 +161,11 @@ class LiveSocket:
                         more = self._outbox.popleft()[1]
                         assert isinstance(more, list)
                         self._queued -= len(more)
+                        pieces.append(more)
                         events = events + more
                     self._room.set()
                     if not sub.active:
+                        dropped(pieces)
                         continue
                     sub.last_sent = events[-1].seq
                     data = events_frame(sub.id_json, events)
@@ -168,6 +174,8 @@ class LiveSocket:
                 await self.ws.send_frame(data, WSMsgType.TEXT)
                 self.frames += 1
                 self.feed.frames_sent += 1
+                if sub is not None:
+                    written(pieces)
         except ConnectionError:
             return  # the client went away; the handler's read loop ends too
 
@@ -176,6 +184,7 @@ class LiveSocket:
         for sub in list(self.subs.values()):
             self._end(sub)
         self._closing = True
+        dropped(body for sub, body in self._outbox if sub is not None)  # type: ignore[misc]
         self._outbox.clear()
         self._queued = 0
         self._room.set()
