@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from orch.api.base import Cursor, Query, Response
+from orch.api.base import Cursor, Id, Query, Request, Response
 
 Schema = Annotated[dict[str, Any], msgspec.Meta(description="A JSON Schema (draft 2020-12).")]
 
@@ -70,3 +70,59 @@ class RunbookOutline(Response, kw_only=True):
     """The runbook's parameters (its ``initialize_data`` activity's)."""
     runbook_fields: list[str]
     """The fields of ``{runbook.X}``."""
+
+
+# -- test runs in the designer (the in-memory tester, server-side) ------------------------
+
+TestCommandName = Literal["continue", "step", "skip", "quit"]
+
+
+class StartTestRun(Request, kw_only=True):
+    """Run a draft document with the in-memory tester: no job, no database writes."""
+
+    document: dict[str, Any]
+    """The ``orch.runbook/1`` document (the designer's draft)."""
+    parameters: dict[str, str | int | float | bool] = {}
+    breakpoints: list[str] = []
+    """Activity ids to pause before (``--break``)."""
+    step: bool = False
+    """Pause before every run (``--step``)."""
+    variables: dict[str, str] = {}
+    """Values of ``{variable:Name}`` for this run (the database's are never read)."""
+
+
+class TestCommand(Request, kw_only=True):
+    command: TestCommandName
+    """At a pause: ``continue`` (to the next break point), ``step``, ``skip`` (the path
+    below is dead), ``quit`` (also while running: every instance stops)."""
+
+
+class TestPause(Response, kw_only=True):
+    activity: str
+    name: str
+    run_id: str
+    why: Literal["step", "break"]
+
+
+class TestRunState(Response, kw_only=True):
+    id: Id
+    runbook: str
+    """The draft's path."""
+    state: Literal["running", "paused", "finished"]
+    paused: TestPause | None
+    """Where it waits for a command (``state`` = ``paused``)."""
+    status: str | None
+    """The outcome once finished: ``success``, ``warning``, ``failed`` or ``stopped``."""
+    returned_data: dict[str, str]
+    error: str | None
+    events: list[Any]
+    """Tester events after ``after`` (the shapes ``orch test --json`` prints, tagged
+    ``event``: ``activity-started``, ``activity-ended``, ``link``, ``paused``…)."""
+    next: int
+    """Pass as ``after`` to read only newer events."""
+
+
+class TestRunQuery(Query, kw_only=True):
+    after: Annotated[int, msgspec.Meta(ge=0)] = 0
+    wait: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
+    """Seconds to wait for a newer event or a change of state (long poll)."""

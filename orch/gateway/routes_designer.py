@@ -6,8 +6,9 @@ in ``routes.py``.
 
 from __future__ import annotations
 
-from orch.gateway import activity_types
+from orch.gateway import activity_types, tester
 
 ROUTES = (
     *activity_types.ROUTES,
+    *tester.ROUTES,
 )
