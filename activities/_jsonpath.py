@@ -5,8 +5,9 @@ Supported: the root ``$`` (optional), ``.name``, ``['name']`` / ``["name"]``,
 (every member or element), and ``..`` recursive descent (``$..id``). Filters
 and scripts are not: a path is data, never code.
 
-In a runbook property ``[`` starts a data function, so brackets are written
-``[[`` and ``]]`` there; ``.N`` (``$.items.0.name``) and ``.*`` select array
+In a runbook property a path is written as it is: ``[`` starts a data
+function only right before a function name and ``(``, so ``[0]``, ``[*]`` and
+``['name']`` are text. ``.N`` (``$.items.0.name``) and ``.*`` also select array
 elements without brackets.
 """
 

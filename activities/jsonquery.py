@@ -11,8 +11,7 @@ class QueryJsonInputs(Inputs):
     """The JSON text (for example a web service's ``ResponseBody``)."""
     path: str
     """A JSON path: ``$.a.b[0]``, ``$.items[*].name``, ``$..id``, ``$['key with spaces']``;
-    ``$.items.0`` and ``$.items.*`` also index arrays (in a runbook, brackets are written
-    ``[[`` ``]]`` since ``[`` starts a data function)."""
+    ``$.items.0`` and ``$.items.*`` also index arrays."""
     fail_if_none: bool = False
     """Fail when the path selects nothing; otherwise no items are published."""
 

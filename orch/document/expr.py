@@ -24,6 +24,9 @@ edge cases, is in orch/document/README.md "Expressions"):
   they are two closing braces (brackets), as written, so ``{"a": {"b": 1}}``
   and ``a[b[0]]`` mean themselves. Documents written before this rule (every
   brace doubled) keep their meaning: they have no plain ``{`` or ``[``.
+  A single closer that meets no plain opener while an escape ``{{`` / ``[[``
+  (hiding no shape) waits for its pair is an error: the opener was meant as
+  two (``m = [[1], [2]]``).
 
 :func:`escape_literal` gives the template text that renders a given text
 exactly (importers use it for scripts and bodies).
@@ -271,17 +274,29 @@ def _call_at(text: str, i: int) -> bool:
     return m is not None and lookup(m.group(1)) is not None
 
 
+def _hides_shape(text: str, j: int) -> bool:
+    """Whether the escape ``{{`` / ``[[`` at ``j`` hides a reference or call shape."""
+    return bool(_reference_at(text, j + 1)) if text[j] == "{" else _call_at(text, j + 1)
+
+
+_PAIR = {"{": 0, "}": 0, "[": 1, "]": 1}
+_OPEN = "{["
+
+
 def escape_literal(text: str) -> str:
     """The template text that renders exactly ``text``.
 
     Escapes only what the parser would otherwise read as a reference, a call
     or an escape, so a script stays as readable as it was: ``d = {"a": [1]}``
     comes back unchanged, ``{a.b}`` becomes ``{{a.b}``, ``[Upper(`` becomes
-    ``[[Upper(`` and a ``}}`` with no plain ``{`` open becomes ``}}}``.
+    ``[[Upper(``, ``[[ -f x ]]`` becomes ``[[[ -f x ]]`` and a ``}}`` with no
+    plain ``{`` open becomes ``}}}``. It follows the parser's bookkeeping (see
+    ``_Parser.template``) character by character.
     """
     out: list[str] = []
     n = len(text)
-    braces = brackets = 0  # plain '{' / '[' the parser will count as open
+    plain = [0, 0]  # plain '{' / '[' the parser will count as open
+    pending = [0, 0]  # escaped openers ('{{' / '[[' hiding no shape) not yet closed
     i = 0
     while i < n:
         m = _SPECIAL.search(text, i)
@@ -292,47 +307,28 @@ def escape_literal(text: str) -> str:
         if j > i:
             out.append(text[i:j])
         c = text[j]
+        k = _PAIR[c]
         nxt = text[j + 1] if j + 1 < n else ""
-        if c == "{":
-            if nxt == "{" or _reference_at(text, j):
-                out.append("{{")
+        i = j + 1
+        if c in _OPEN:
+            if nxt == c:
+                out.append(c + c)
+                pending[k] += 1
+            elif _reference_at(text, j) if k == 0 else _call_at(text, j):
+                out.append(c + c)
             else:
-                out.append("{")
-                braces += 1
-            i = j + 1
-        elif c == "[":
-            if nxt == "[" or _call_at(text, j):
-                out.append("[[")
-            else:
-                out.append("[")
-                brackets += 1
-            i = j + 1
-        elif c == "}":
-            if nxt == "}":
-                if braces:
-                    out.append("}}")  # two plain closers, as written
-                    braces = max(0, braces - 2)
-                    i = j + 2
-                else:
-                    out.append("}}")  # the escape of one '}'
-                    i = j + 1
-            else:
-                out.append("}")
-                braces = max(0, braces - 1)
-                i = j + 1
-        else:  # "]"
-            if nxt == "]":
-                if brackets:
-                    out.append("]]")
-                    brackets = max(0, brackets - 2)
-                    i = j + 2
-                else:
-                    out.append("]]")
-                    i = j + 1
-            else:
-                out.append("]")
-                brackets = max(0, brackets - 1)
-                i = j + 1
+                out.append(c)
+                plain[k] += 1
+        elif nxt == c and plain[k]:
+            out.append(c + c)  # two plain closers, as written
+            plain[k] = max(0, plain[k] - 2)
+            i = j + 2
+        elif nxt == c or (not plain[k] and pending[k]):
+            out.append(c + c)  # the escape of one closer
+            pending[k] = max(0, pending[k] - 1)
+        else:
+            out.append(c)
+            plain[k] = max(0, plain[k] - 1)
     return "".join(out)
 
 
@@ -357,14 +353,21 @@ class _Parser:
     def template(self) -> tuple[Node, ...]:
         """The whole text: literal runs, references and calls (see the module docstring).
 
-        ``braces`` / ``brackets`` count the plain ``{`` / ``[`` still open; they
-        decide whether ``}}`` / ``]]`` is an escape or two closers as written.
+        Per kind (braces, brackets) two counts decide what a closer means:
+        ``plain``, the plain ``{`` / ``[`` still open (``}}`` / ``]]`` is then
+        two closers as written), and ``pending``, the escapes ``{{`` / ``[[``
+        that hide no reference or call shape and are not closed yet. A single
+        closer with no plain opener but an escape pending means an opener was
+        doubled by mistake (``m = [[1], [2]]`` would lose a bracket): a fault
+        naming both positions. Documents with every brace doubled never meet
+        it: they have no single closer.
         """
         text = self.text
         n = len(text)
         nodes: list[Node] = []
         buf: list[str] = []
-        braces = brackets = 0
+        plain = [0, 0]
+        pending: list[list[int]] = [[], []]
         i = 0
         while i < n:
             m = _SPECIAL.search(text, i)
@@ -375,59 +378,51 @@ class _Parser:
             if j > i:
                 buf.append(text[i:j])
             c = text[j]
+            k = _PAIR[c]
             nxt = text[j + 1] if j + 1 < n else ""
-            if c == "{":
-                if nxt == "{":
-                    buf.append("{")
+            if c in _OPEN:
+                if nxt == c:
+                    buf.append(c)
+                    if not _hides_shape(text, j):
+                        pending[k].append(j)
                     i = j + 2
-                elif ref := _reference_at(text, j):
-                    if buf:
-                        nodes.append(Text("".join(buf)))
-                        buf.clear()
-                    nodes.append(self.reference_node(ref))
-                    i = ref.end()
-                else:
-                    buf.append("{")
-                    braces += 1
-                    i = j + 1
-            elif c == "[":
-                if nxt == "[":
-                    buf.append("[")
-                    i = j + 2
+                    continue
+                node: Node | None = None
+                if k == 0:
+                    if ref := _reference_at(text, j):
+                        node, i = self.reference_node(ref), ref.end()
                 elif _call_at(text, j):
-                    if buf:
-                        nodes.append(Text("".join(buf)))
-                        buf.clear()
                     node, i = self.call(j)
-                    nodes.append(node)
-                else:
-                    buf.append("[")
-                    brackets += 1
+                if node is None:
+                    buf.append(c)
+                    plain[k] += 1
                     i = j + 1
-            elif c == "}":
-                if nxt == "}" and braces:
-                    buf.append("}}")
-                    braces = max(0, braces - 2)
-                    i = j + 2
-                elif nxt == "}":
-                    buf.append("}")
-                    i = j + 2
-                else:
-                    buf.append("}")
-                    braces = max(0, braces - 1)
-                    i = j + 1
-            else:  # "]"
-                if nxt == "]" and brackets:
-                    buf.append("]]")
-                    brackets = max(0, brackets - 2)
-                    i = j + 2
-                elif nxt == "]":
-                    buf.append("]")
-                    i = j + 2
-                else:
-                    buf.append("]")
-                    brackets = max(0, brackets - 1)
-                    i = j + 1
+                    continue
+                if buf:
+                    nodes.append(Text("".join(buf)))
+                    buf.clear()
+                nodes.append(node)
+            elif nxt == c and plain[k]:
+                buf.append(c + c)
+                plain[k] = max(0, plain[k] - 2)
+                i = j + 2
+            elif nxt == c:
+                buf.append(c)
+                if pending[k]:
+                    pending[k].pop()
+                i = j + 2
+            else:
+                if plain[k]:
+                    plain[k] -= 1
+                elif pending[k]:
+                    o = "{" if k == 0 else "["
+                    raise self.fail(
+                        pending[k][-1],
+                        f"{o + o!r} writes one {o!r}, so the {c!r} at position {j + 1} closes "
+                        f"nothing: to write {o + o!r} as two, write {o * 3!r}",
+                    )
+                buf.append(c)
+                i = j + 1
         if buf:
             nodes.append(Text("".join(buf)))
         return tuple(nodes)

@@ -111,6 +111,39 @@ def test_doubled_closers_and_mixed_text(text: str, expected: str) -> None:
     assert render(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "m = [[1, 2], [3, 4]]",
+            "'[[' writes one '[', so the ']' at position 11 closes nothing: to write '[[' as "
+            "two, write '[[[' at position 5",
+        ),
+        ('{"r": [["a"], ["b"]]}', "'[[' writes one '[', so the ']' at position 12 closes nothing"),
+        ("{{a}", "'{{' writes one '{', so the '}' at position 4 closes nothing"),
+    ],
+)
+def test_a_doubled_opener_that_leaves_a_closer_unmatched_is_a_fault(
+    text: str, message: str
+) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse_template(text)
+    assert message in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("m = [[[1, 2], [3, 4]]", "m = [[1, 2], [3, 4]]"),
+        ("{{a.b}", "{a.b}"),  # an escape hiding a reference shape needs no closer
+        ("[[Upper('x')] ]", "[Upper('x')] ]"),
+        ("{{{a}}", "{{a}}"),
+    ],
+)
+def test_doubled_openers_that_balance(text: str, expected: str) -> None:
+    assert render(text) == expected
+
+
 def test_reference_positions_are_kept() -> None:
     t = parse_template("ab {start.Name} [Upper({check.Output})] {runbook.Name}")
     positions = [
