@@ -32,6 +32,8 @@ ERROR_TEXT = {
     415: "The body is not `application/json`",
     422: "Well-formed but invalid document or body; `error.path` names the fault",
     429: "Too many failed logins: wait `Retry-After` seconds",
+    503: "A service it needs is unavailable (the database, a directory, an identity "
+         "provider): retry later",
 }
 
 

@@ -29,6 +29,7 @@ from orch.document.model import Runbook as RunbookDocument
 from orch.gateway import jobs, meta, routes_import, routes_web, runbooks, security, session
 from orch.gateway.authoring import ROUTES as AUTHORING_ROUTES
 from orch.gateway.failover import ROUTES as FAILOVER_ROUTES
+from orch.gateway.oidc import ROUTES as OIDC_ROUTES
 from orch.gateway.properties import ROUTES as PROPERTIES_ROUTES
 from orch.gateway.routes_designer import ROUTES as DESIGNER_ROUTES
 from orch.gateway.starts import IDEMPOTENCY_PARAM
@@ -114,6 +115,7 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
     *routes_import.ROUTES,
     *routes_web.ROUTES,
     *session.ROUTES,
+    *OIDC_ROUTES,
     *security.ROUTES,
     *STATE_ROUTES,
     *FAILOVER_ROUTES,
