@@ -29,6 +29,10 @@ class Directory:
             from orch.directory.ldap import LdapSource  # ldap3 only when configured
 
             directory.add(LdapSource.from_settings(settings))
+        if settings.oidc_issuer:
+            from orch.directory.oidc import OidcSource
+
+            directory.add(OidcSource.from_settings(settings))
         return directory
 
     def add(self, source: IdentitySource) -> None:

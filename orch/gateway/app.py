@@ -21,7 +21,6 @@ from orch.gateway.external import install_directory
 from orch.gateway.keys import OPENAPI, POOL, PUBLIC_ROUTES, REGISTRY, SETTINGS
 from orch.gateway.live import install_live
 from orch.gateway.metrics import install_metrics
-from orch.gateway.oidc import install_oidc
 from orch.gateway.registered import install_registered_types
 from orch.gateway.routes import ROUTES
 from orch.gateway.tester import install_tester
@@ -55,7 +54,6 @@ def make_app(
     app[OPENAPI] = encode(build(op for op, _ in ROUTES))
     install_live(app)
     install_metrics(app)  # GET /metrics, as ORCH_METRICS says
-    install_oidc(app)  # the OpenID provider, when ORCH_OIDC_ISSUER is set
     install_tester(app)  # the designer's test runs (POST /api/v1/runbooks/test)
     add_console_routes(app)
     return app

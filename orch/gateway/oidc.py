@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -35,16 +34,15 @@ from orch.directory.oidc import (
     OidcError,
     OidcSource,
 )
-from orch.directory.store import apply_identity, link_user
 from orch.gateway.bodies import json_response, read_query
 from orch.gateway.errors import error_response
+from orch.gateway.external import DIRECTORY, record_sign_in
 from orch.gateway.keys import POOL, SETTINGS
-from orch.gateway.session import COOKIE, SESSION_SECONDS, _secret_hash
+from orch.gateway.session import SESSION_SECONDS, _secret_hash, set_session_cookie
 from orch.logging import get_logger
 from orch.sql import Q
 
-__all__ = ["ATTEMPT_COOKIE", "CALLBACK_PATH", "OIDC_SOURCE", "ROUTES", "START_PATH",
-           "install_oidc"]
+__all__ = ["ATTEMPT_COOKIE", "CALLBACK_PATH", "ROUTES", "START_PATH", "oidc_source"]
 
 log = get_logger("orch.gateway.oidc")
 
@@ -53,27 +51,7 @@ CALLBACK_PATH = "/api/v1/session/oidc/callback"
 ATTEMPT_COOKIE = "orch_oidc"
 _COOKIE_PATH = "/api/v1/session/oidc/"
 
-OIDC_SOURCE = web.AppKey("oidc_source", OidcSource)
-"""The configured provider (absent: OpenID Connect sign-in is off)."""
-
 _PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-
-
-def install_oidc(app: web.Application, source: OidcSource | None = None) -> None:
-    """Give the app its provider (built from the settings unless one is passed), closed
-    with the app. Nothing when ``ORCH_OIDC_ISSUER`` is not set."""
-    if source is None:
-        settings = app[SETTINGS]
-        if not settings.oidc_issuer:
-            return
-        source = OidcSource.from_settings(settings)
-    app[OIDC_SOURCE] = source
-
-    async def close_source(_app: web.Application) -> AsyncIterator[None]:
-        yield
-        await source.close()
-
-    app.cleanup_ctx.append(close_source)
 
 
 class _Failed(Exception):
@@ -82,8 +60,14 @@ class _Failed(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def oidc_source(app: web.Application) -> OidcSource | None:
+    """The configured provider: the directory's ``oidc`` source (None: sign-in is off)."""
+    source = app[DIRECTORY].get(OidcSource.name)
+    return source if isinstance(source, OidcSource) else None
+
+
 def _source(request: web.Request) -> OidcSource:
-    source = request.app.get(OIDC_SOURCE)
+    source = oidc_source(request.app)
     if source is None:
         raise _Failed(404, "oidc-not-configured",
                       "OpenID Connect sign-in is not configured here (ORCH_OIDC_ISSUER)")
@@ -173,30 +157,28 @@ async def callback(request: web.Request) -> web.StreamResponse:
     response = web.Response(status=303, headers={"Location": attempt.next,
                                                  "Cache-Control": "no-store"})
     response.del_cookie(ATTEMPT_COOKIE, path=_COOKIE_PATH)
-    response.set_cookie(COOKIE, secret, max_age=SESSION_SECONDS, path="/", httponly=True,
-                        samesite="Strict", secure=request.secure)
+    set_session_cookie(response, request, secret)
     log.info("login", user=name, source="oidc", groups=list(identity.groups),
              admin=identity.is_admin, remote=remote)
     return response
 
 
 async def _open_session(request: web.Request, identity: ExternalIdentity) -> tuple[str, str]:
-    """Store the person (directory core) and create its session: (cookie secret, name)."""
+    """Store the person (the directory core: user, groups, audited ``login``) and create
+    its console session, in one transaction: (cookie secret, orch user name)."""
     secret = secrets.token_urlsafe(32)
     async with request.app[POOL].acquire() as conn, conn.transaction():
         linked = await conn.fetchrow(Q.directory_user_by_subject, identity.source,
                                      identity.subject)
         if linked is None:
-            # preferred_username is not a stable or unique identifier (OpenID Connect
-            # Core §5.7): a provider's user never takes over a local or LDAP account
+            # preferred_username is neither stable nor unique (OpenID Connect Core §5.7):
+            # a provider's user never takes over a local or LDAP account of that name
             same_name = await conn.fetchrow(Q.directory_user_by_name, identity.name)
             if same_name is not None:
                 raise _Failed(409, "oidc-name-taken",
                               f"the user name {identity.name!r} belongs to another orch "
-                              f"user: an admin must rename one of them")
-        user_id = await link_user(conn, identity)
-        await apply_identity(conn, user_id, identity, action="login",
-                             remote=request.remote, actor=identity.name)
+                              f"user: an admin must rename or remove one of them")
+        user_id = await record_sign_in(conn, identity, request.remote)
         user = await conn.fetchrow(Q.oidc_user_state, user_id)
         if user is None or user["disabled"]:
             raise _Failed(403, "user-disabled",
@@ -208,7 +190,7 @@ async def _open_session(request: web.Request, identity: ExternalIdentity) -> tup
 
 
 async def methods(request: web.Request) -> web.Response:
-    source = request.app.get(OIDC_SOURCE)
+    source = oidc_source(request.app)
     oidc = None if source is None else OidcMethod(label=source.label, issuer=source.issuer,
                                                   start=START_PATH)
     return json_response(SessionMethods(password=True, oidc=oidc))
