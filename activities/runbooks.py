@@ -6,15 +6,21 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from orch.sdk import Context, Inputs, activity
+from orch.sdk import Context, Inputs, activity, reference_problem
 
 
 class InvokeRunbookInputs(Inputs):
     runbook: str
-    """Path (``/Folder/Name``) or id of the runbook to start."""
+    """Path (``/Folder/Name``) or id of the runbook to start. A path's ``.``, ``..`` and
+    empty segments are refused: at check-in when it is literal, else when it is rendered."""
     parameters: dict[str, str] = {}
     wait: bool = True
     """Wait for the child job to end and publish its returned data."""
+
+    def __post_init__(self) -> None:
+        problem = reference_problem(self.runbook)
+        if problem is not None:
+            raise ValueError(f"runbook: {problem}")
 
 
 def _fields(properties: Mapping[str, Any]) -> frozenset[str] | None:

@@ -28,6 +28,7 @@ from orch.document.conditions import (
 from orch.document.expr import IDENTIFIER, RUNBOOK_FIELDS, NestingError
 from orch.document.faults import Fault, from_msgspec
 from orch.document.model import Parameter, Runbook, normalize_folder
+from orch.document.paths import path_problem, segment_problem
 from orch.document.properties import PropertyTree, child_path, compile_properties_all
 from orch.document.testcases import check_tests
 from orch.document.values import canonical, convert_lenient
@@ -108,7 +109,11 @@ class _Checker:
         rb = self.rb
         if not rb.name.strip() or "/" in rb.name:
             self.fault("$.name", "bad-name", "the name must not be empty nor contain '/'")
-        if normalize_folder(rb.folder) != rb.folder:
+        elif (problem := segment_problem(rb.name)) is not None:
+            self.fault("$.name", "bad-name", problem)
+        if (problem := path_problem(rb.folder)) is not None:
+            self.fault("$.folder", "bad-folder", problem)
+        elif normalize_folder(rb.folder) != rb.folder:
             self.fault(
                 "$.folder",
                 "bad-folder",

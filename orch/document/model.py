@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from orch.document.paths import normalize_path
+
 FORMAT = "orch.runbook/1"
 
 ParameterType = Literal["string", "integer", "boolean", "datetime"]
@@ -225,9 +227,11 @@ def as_text(value: Scalar | None) -> str:
 
 
 def normalize_folder(folder: str) -> str:
-    """``Ops/Services/`` → ``/Ops/Services``; ``""`` → ``/``."""
-    parts = [p for p in folder.split("/") if p]
-    return "/" + "/".join(parts)
+    """``Ops/Services/`` → ``/Ops/Services``; ``""`` → ``/``; ``/a/../b`` or ``/a//b``: BadPath.
+
+    :func:`orch.document.paths.normalize_path`, the one spelling of paths.
+    """
+    return normalize_path(folder)
 
 
 def join_path(folder: str, name: str) -> str:

@@ -20,6 +20,7 @@ import msgspec
 from aiohttp import web
 
 from orch.api import ErrorBody, ErrorDetail, Fault, encode
+from orch.document.paths import BadPath
 from orch.errors import Conflict, DocumentError, NotFound, OrchError
 from orch.logging import get_logger
 
@@ -174,6 +175,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return error_response(
             e.status, e.code, e.message, path=e.path, faults=e.faults, headers=e.headers
         )
+    except BadPath as e:  # a runbook or folder path with '.', '..' or an empty segment
+        return error_response(422, "bad-path", e.message, path=e.path)
     except DocumentError as e:
         faults = _faults_of(e)
         path = faults[0].path if faults else e.path

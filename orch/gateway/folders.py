@@ -19,7 +19,8 @@ from aiohttp import web
 
 from orch.api.folders import CreateFolder, Folder, FolderList, ListFoldersQuery, UpdateFolder
 from orch.db.catalog import ensure_folder
-from orch.document.model import join_path, normalize_folder
+from orch.document.model import join_path
+from orch.document.paths import normalize_path, segment_problem
 from orch.gateway.auth import authorize, view_scope
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
 from orch.gateway.cursor import decode_cursor, encode_cursor
@@ -48,7 +49,7 @@ def _check_segments(path: str, field: str) -> None:
 
 async def list_folders(request: web.Request) -> web.Response:
     query = read_query(request, ListFoldersQuery)
-    under = normalize_folder(query.under) if query.under is not None else None
+    under = normalize_path(query.under, field="$.under") if query.under is not None else None
     after = decode_cursor(query.cursor, str)
     rows = await request.app[POOL].fetch(Q.api_folders_page, under, after, query.limit + 1,
                                          view_scope(request))
@@ -69,7 +70,7 @@ async def get_folder(request: web.Request) -> web.Response:
 
 async def create_folder(request: web.Request) -> web.Response:
     body = await read_json(request, CreateFolder)
-    path = normalize_folder(body.path)
+    path = normalize_path(body.path, field="$.path")
     if path == "/":
         raise ConflictError("the root folder / always exists", path="$.path")
     _check_segments(path, "$.path")
@@ -99,8 +100,11 @@ async def update_folder(request: web.Request) -> web.Response:
                           code="root-folder")
         old_parent, old_name = _split(old_path)
         name = body.name if body.name is not None else old_name
+        if (problem := segment_problem(name)) is not None:
+            raise Invalid(problem, path="$.name", code="bad-path")
         _check_segments("/" + name, "$.name")
-        parent_path = normalize_folder(body.parent) if body.parent is not None else old_parent
+        parent_path = (normalize_path(body.parent, field="$.parent") if body.parent is not None
+                       else old_parent)
         _check_segments(parent_path, "$.parent")
         if parent_path == old_path or parent_path.startswith(old_path + "/"):
             raise Invalid(f"cannot move {old_path} into itself", path="$.parent",

@@ -46,6 +46,7 @@ from orch.api.security import (
 )
 from orch.crypto import KeyRing
 from orch.db.bootstrap import hash_password, hash_token, new_token
+from orch.document.paths import normalize_path
 from orch.gateway.audit import audit
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, path_uuid, read_json, read_query
@@ -205,7 +206,7 @@ async def _principal_id(conn: asyncpg.Connection, ref: str, path: str) -> tuple[
 async def create_grant(request: web.Request) -> web.Response:
     body = await read_json(request, CreateGrant)
     _manager(request)
-    target = body.target.rstrip("/") or "/"
+    target = normalize_path(body.target, field="$.target")
     kind, _, name = body.principal.partition(":")
     if (kind == "group" and request.app[DIRECTORY]
             and await request.app[POOL].fetchval(Q.security_principal_id, kind, name) is None):
@@ -231,7 +232,7 @@ async def list_grants(request: web.Request) -> web.Response:
     if query.principal is not None:
         kind, _, name = query.principal.partition(":")
     after = decode_cursor(query.cursor, tuple[str, str])
-    target = None if query.target is None else (query.target.rstrip("/") or "/")
+    target = None if query.target is None else normalize_path(query.target, field="$.target")
     rows = await request.app[POOL].fetch(
         Q.security_grants_page, None, kind, name, target,
         after[0] if after else None, uuid.UUID(after[1]) if after else None, query.limit + 1)

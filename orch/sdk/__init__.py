@@ -5,6 +5,7 @@ third-party integration pack.
 """
 
 from orch.document.model import Operator, ParameterType
+from orch.document.paths import reference_problem
 from orch.errors import ActivityError
 from orch.sdk.context import (
     ChildJob,
@@ -79,6 +80,7 @@ __all__ = [
     "format_time",
     "load_installed",
     "parameter_text",
+    "reference_problem",
     "secret_fields",
     "to_items",
     "to_text",

@@ -107,7 +107,7 @@ def test_bad_runbook_name(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("folder", "suggestion"),
-    [("Tests", "/Tests"), ("/Tests/", "/Tests"), ("/a//b", "/a/b"), ("", "/")],
+    [("Tests", "/Tests"), ("/Tests/", "/Tests"), ("", "/")],
 )
 def test_folder_must_be_an_absolute_path(folder: str, suggestion: str) -> None:
     doc = base()
