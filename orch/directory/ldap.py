@@ -170,7 +170,6 @@ class LdapClient:
     def __init__(self, config: LdapConfig) -> None:
         self.config = config
         self.description = "LDAP " + " ".join(config.urls)
-        self._servers = [self._server(url) for url in config.urls]
         self._receive_timeout = max(1, math.ceil(config.timeout_seconds))
         """Whole seconds: ldap3 packs it into SO_RCVTIMEO as integers."""
         self._is_ad: bool | None = None
@@ -205,7 +204,8 @@ class LdapClient:
     def _service(self) -> tuple[Connection, Server]:
         """A connection bound as the service account, to the first server that answers."""
         reasons: list[str] = []
-        for server, url in zip(self._servers, self.config.urls, strict=True):
+        for url in self.config.urls:
+            server = self._server(url)  # new each time: ldap3 would skip one that failed
             try:
                 return self._connect(server, self.config.bind_dn,
                                      self.config.bind_password), server

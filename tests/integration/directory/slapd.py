@@ -88,7 +88,7 @@ SEED = "\n".join([
     _group("ops", people_dn("alice"), people_dn("dave")),
     _group("devs", people_dn("bob")),
     _group("engineering", group_dn("devs")),
-    _group("orch-admins", people_dn("carol")),
+    _group("orch-admins", people_dn("carol"), f"cn=nobody,{SUFFIX}"),
     _group("auditors", people_dn("erin"), unique=True),
     _group("loop-a", people_dn("erin"), group_dn("loop-b")),
     _group("loop-b", group_dn("loop-a")),
