@@ -1,15 +1,24 @@
 """live: 100 websocket clients subscribed to `all` while 1,000 chain10 instances run.
 
-A runbook server and a gateway run as their own processes (``orch server``,
-``orch gateway``), as in production; this process holds the clients. Delay is
-from an event's commit — ``pg_xact_commit_timestamp`` of the row, so the
-embedded PostgreSQL runs with ``track_commit_timestamp=on`` — to the arrival
-of the frame carrying it at a client (same host, same clock). Every client
-must receive every event of the run exactly once, in order. Prints one JSON
-line: p50/p99/max delay, frames and events per second sent (all clients),
-and the CPU seconds of each process during the run.
+A runbook server, a gateway and the clients each run in their own process
+(``orch server``, ``orch gateway``, ``live.py --client-process``); this
+process commits the jobs and checks. The delay is measured BY THE GATEWAY
+(``orch_live_delivery_seconds{from="commit"}`` on its ``/metrics``, scraped
+before and after the run): from an event's commit — its
+``pg_xact_commit_timestamp``, so the embedded PostgreSQL runs with
+``track_commit_timestamp=on`` — to the moment the frame carrying it was
+written to the last of the sockets (every socket). The clients only count:
+per frame the first and last seq and the number of events, from the raw
+bytes; ``--verify`` of them also keep their frames, decoded after the run.
+Every client must reach the run's last event with its frames in seq order,
+and the verified ones must have exactly the table's seqs, once, in order;
+the gateway's histogram must have observed every event of the run (each
+once, when the last socket that queued it wrote it). Prints
+one JSON line: p50/p99 delay (from the histogram's buckets; one bound is
+exactly 100 ms), the share within 100 ms, frames and events per second (all
+clients), and the CPU seconds of each process during the run.
 
-    python bench/live.py [--clients 100] [--instances 1000] [--decode N]
+    python bench/live.py [--clients 100] [--instances 1000] [--verify 5]
 """
 
 from __future__ import annotations
@@ -21,18 +30,19 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from array import array
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import msgspec
 import psutil
-from _common import check_in, create_pool, percentile, server_process
+from _common import check_in, create_pool, server_process
 from chain10 import DOC
 
 from orch.db.bootstrap import bootstrap_admin
@@ -41,7 +51,7 @@ from orch.db.embedded import EmbeddedPostgres
 from orch.db.jobs import create_job
 from orch.db.migrate import migrate
 
-TOKEN = f"orch_bench-{uuid.uuid4().hex}"
+TOKEN = os.environ.get("ORCH_BENCH_TOKEN") or f"orch_bench-{uuid.uuid4().hex}"  # clients: parent's
 _MAIN = "from orch.cli.main import main; main()"
 _URL = re.compile(r"gateway on (http://\S+)/api/v1")
 
@@ -56,6 +66,7 @@ class _Frame(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Frame).decode
+_BUCKET = re.compile(r'^orch_live_delivery_seconds_bucket\{from="commit",le="([^"]+)"\} (\S+)$')
 
 
 @contextlib.asynccontextmanager
@@ -141,65 +152,134 @@ class CpuMeter:
 
 
 class Client:
-    """One websocket subscribed to everything; keeps (seq, arrival) of what it receives."""
+    """One websocket subscribed to everything, in the clients' process: it only counts.
 
-    def __init__(self) -> None:
-        self.seqs = array("q")
-        self.arrivals = array("d")
-        """Per frame: when it arrived, and how many events it carried (``sizes``)."""
-        self.sizes = array("q")
-        self.frames = 0
-        self.first = 0.0
-        self.last = 0.0
-        self.last_seq = 0
+    Per frame it keeps the first and last seq (a ``find`` from each end of the
+    raw bytes: a few hundred bytes read, not the frame), never decoding;
+    ``keep`` clients also keep the frames, decoded after the run to check that
+    every event arrived exactly once, in order.
+    """
+
+    def __init__(self, keep: bool) -> None:
+        self.firsts = array("q")
+        self.lasts = array("q")
+        self.counts = array("q")
+        self.keep = keep
+        self.raw: list[bytes] = []
         self.subscribed = asyncio.Event()
-        self.done = asyncio.Event()
-        self.until = 1 << 62
-        self.light = False
-        """Read frames without decoding them (``--decode``): no delays, no exactly-once check."""
+        self.start = 1 << 62
+        """Frames at or below this seq (before the run) are not counted."""
 
     async def run(self, http: aiohttp.ClientSession, url: str) -> None:
         async with http.ws_connect(f"{url}/api/v1/live", max_msg_size=0, decode_text=False,
                                    headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
             await ws.send_str('{"subscribe": {"all": true}}')
             async for msg in ws:
-                now = time.time()
-                if self.light and self.frames:  # only where the stream has got to
-                    data = msg.data
-                    at = data.rfind(b'"seq":')
-                    self.frames += 1
-                    self.last = now
-                    self.last_seq = int(data[at + 6:data.find(b",", at)])
-                    if self.last_seq >= self.until:
-                        self.done.set()
-                        return
-                    continue
-                frame = _decode(msg.data)
-                if frame.type == "subscribed":
+                data = msg.data
+                if not self.subscribed.is_set():
+                    if b'"subscribed"' not in data:
+                        raise RuntimeError(f"unexpected frame: {data[:200]!r}")
                     self.subscribed.set()
                     continue
-                if frame.type != "events":
-                    raise RuntimeError(f"unexpected frame: {msg.data[:200]}")
-                if not self.frames:
-                    self.first = now
-                self.frames += 1
-                self.last = now
-                self.seqs.extend([e.seq for e in frame.events])
-                self.arrivals.append(now)
-                self.sizes.append(len(frame.events))
-                self.last_seq = frame.events[-1].seq
-                if self.last_seq >= self.until:
-                    self.done.set()
-                    return
+                if not data.startswith(b'{"type":"events"'):
+                    raise RuntimeError(f"unexpected frame: {data[:200]!r}")
+                first = data.find(b'"seq":') + 6
+                last = data.rfind(b'"seq":') + 6
+                first_seq = int(data[first:data.find(b",", first)])
+                last_seq = int(data[last:data.find(b",", last)])
+                self.firsts.append(first_seq)
+                self.lasts.append(last_seq)
+                if self.keep and last_seq > self.start:
+                    self.raw.append(data)
+
+    def report(self) -> dict[str, object]:
+        """Events after the start, whether frames came in seq order, and (``keep``) the seqs."""
+        ordered = all(f <= last for f, last in zip(self.firsts, self.lasts, strict=True)) and all(
+            self.firsts[k] > self.lasts[k - 1] for k in range(1, len(self.firsts)))
+        out: dict[str, object] = {"frames": sum(last > self.start for last in self.lasts),
+                                  "last": self.lasts[-1] if self.lasts else 0,
+                                  "ordered": ordered}
+        if self.keep:
+            out["seqs"] = [e.seq for data in self.raw for e in _decode(data).events
+                           if e.seq > self.start]
+        return out
 
 
-def _per_event(arrivals: array, sizes: array) -> Iterator[float]:
-    for arrival, n in zip(arrivals, sizes, strict=True):
-        for _ in range(n):
-            yield arrival
+async def clients_process(url: str, n: int, keep: int) -> None:
+    """``--client-process``: N clients; "ready" once subscribed; then reads the run's
+    first seq (exclusive) and, once the run is over, its last seq on stdin; waits until
+    every client has the last one, prints one JSON report."""
+    clients = [Client(keep=i < keep) for i in range(n)]
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession() as http, asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(c.run(http, url)) for c in clients]
+        for c in clients:
+            await asyncio.wait_for(c.subscribed.wait(), 60)
+        print("ready", flush=True)
+        start = int(await loop.run_in_executor(None, sys.stdin.readline))
+        for c in clients:
+            c.start = start
+        print("started", flush=True)
+        end = int(await loop.run_in_executor(None, sys.stdin.readline))
+        deadline = time.monotonic() + 120
+        while any(not c.lasts or c.lasts[-1] < end for c in clients):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the clients did not get every event in time")
+            await asyncio.sleep(0.01)
+        for task in tasks:
+            task.cancel()
+    print(json.dumps([c.report() for c in clients]), flush=True)
 
 
-async def main(clients: int, instances: int, decode: int | None = None) -> dict[str, object]:
+async def scrape(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    """The gateway's delivery histogram (``from="commit"``): cumulative count per bound."""
+    async with http.get(f"{url.removesuffix('/api/v1')}/metrics",
+                        headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        text = await resp.text()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        m = _BUCKET.match(line)
+        if m is not None:
+            out[m[1]] = float(m[2])
+    return out
+
+
+def quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """histogram_quantile over (upper bound, count in the bucket), linear within a bucket."""
+    total = sum(n for _, n in buckets)
+    if not total:
+        return float("nan")
+    rank, seen, lower = q * total, 0.0, 0.0
+    for upper, n in buckets:
+        if seen + n >= rank and n:
+            if upper == float("inf"):
+                return lower
+            return lower + (upper - lower) * (rank - seen) / n
+        seen += n
+        lower = upper
+    return lower
+
+
+def top_self(path: str, n: int = 12) -> dict[str, float]:
+    """The ``n`` functions with the most self time (% of samples) in py-spy's raw output."""
+    counts: dict[str, int] = {}
+    total = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            stack, _, k = line.rpartition(" ")
+            if not k.strip().isdigit():
+                continue
+            leaf = stack.rsplit(";", 1)[-1]
+            name, _, where = leaf.partition(" (")
+            leaf = f"{name} ({where.rsplit('/', 1)[-1].split(':', 1)[0]})"
+            counts[leaf] = counts.get(leaf, 0) + int(k)
+            total += int(k)
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:n]
+    return {k: round(100 * v / total, 1) for k, v in top} if total else {}
+
+
+async def main(clients: int, instances: int, verify: int,
+               profile: str | None = None) -> dict[str, object]:
     async with database() as (dsn, tracked, pgdata):
         pool = await create_pool(dsn, min_size=2, max_size=2)
         try:
@@ -208,19 +288,38 @@ async def main(clients: int, instances: int, decode: int | None = None) -> dict[
             runbook = await check_in(pool, DOC)
             async with server_process(dsn, f"bench-live-{uuid.uuid4().hex[:6]}") as server, \
                     gateway_process(dsn) as (url, gateway_pid), aiohttp.ClientSession() as http:
-                cpu = CpuMeter({"bench": os.getpid(), "gateway": gateway_pid,
-                                "server": server.pid}, pgdata)
-                watchers = [Client() for _ in range(clients)]
-                for w in watchers[decode if decode is not None else clients:]:
-                    w.light = True
-                async with asyncio.TaskGroup() as tg:
-                    tasks = [tg.create_task(c.run(http, url), name=f"client-{i}")
-                             for i, c in enumerate(watchers)]
-                    for c in watchers:
-                        await asyncio.wait_for(c.subscribed.wait(), 60)
+                watchers = subprocess.Popen(
+                    [sys.executable, __file__, "--client-process", url, "--clients",
+                     str(clients), "--verify", str(verify)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                    env={**os.environ, "ORCH_BENCH_TOKEN": TOKEN})
+                try:
+                    assert watchers.stdin is not None and watchers.stdout is not None
+                    ready = await asyncio.to_thread(watchers.stdout.readline)
+                    if ready.strip() != "ready":
+                        raise RuntimeError(f"the clients did not start: {ready!r}")
+                    cpu = CpuMeter({"clients": watchers.pid, "gateway": gateway_pid,
+                                    "server": server.pid}, pgdata)
+                    before = await scrape(http, url)
+                    spies = []
+                    if profile is not None:  # py-spy on the gateway and the clients
+                        os.makedirs(profile, exist_ok=True)
+                        spies = [subprocess.Popen(
+                            ["py-spy", "record", "--pid", str(pid), "--format", "raw",
+                             "--rate", "250", "--nonblocking", "--output",
+                             os.path.join(profile, f"{name}.txt")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            for name, pid in (("gateway", gateway_pid),
+                                              ("clients", watchers.pid))]
+                        await asyncio.sleep(1.0)
                     async with pool.acquire() as conn:
                         start = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
+                        watchers.stdin.write(f"{start}\n")
+                        watchers.stdin.flush()
+                        started = await asyncio.to_thread(watchers.stdout.readline)
+                        assert started.strip() == "started", started
                         cpu.start()
+                        began = time.time()
                         async with conn.transaction():  # all visible at once
                             for _ in range(instances):
                                 await create_job(conn, runbook=runbook, parameters={},
@@ -230,54 +329,65 @@ async def main(clients: int, instances: int, decode: int | None = None) -> dict[
                             " ('queued', 'running')", uuid.UUID(runbook.id)) < instances:
                             await asyncio.sleep(0.05)
                         rows = await conn.fetch(
-                            "SELECT seq, extract(epoch FROM CASE WHEN $2"
-                            " THEN pg_xact_commit_timestamp(xmin) ELSE at END)::float8 AS t"
-                            " FROM events WHERE seq > $1"
-                            " AND kind IN ('job', 'instance', 'activity') ORDER BY seq",
-                            start, tracked)
+                            "SELECT seq FROM events WHERE seq > $1"
+                            " AND kind IN ('job', 'instance', 'activity') ORDER BY seq", start)
                     end = rows[-1]["seq"]
-                    for c in watchers:
-                        c.until = end
-                        if c.last_seq >= end:
-                            c.done.set()
-                    for c in watchers:
-                        await asyncio.wait_for(c.done.wait(), 120)
-                    for task in tasks:  # the ones that had it all before ``until`` was known
-                        task.cancel()
+                    watchers.stdin.write(f"{end}\n")
+                    watchers.stdin.flush()
+                    out = await asyncio.to_thread(watchers.stdout.readline)
+                    span = time.time() - began
                     used = cpu.stop()
+                    for spy in spies:
+                        spy.send_signal(signal.SIGINT)
+                        spy.wait(60)
+                    await asyncio.sleep(0.2)  # the last writes observed
+                    after = await scrape(http, url)
+                finally:
+                    if watchers.poll() is None:
+                        watchers.kill()
+                    watchers.wait()
         finally:
             await pool.close()
-    measured = [c for c in watchers if not c.light]
-    expected = array("q", (r["seq"] for r in rows))
-    committed = {r["seq"]: r["t"] for r in rows}
-    for i, c in enumerate(measured):
-        got = array("q", (s for s in c.seqs if s > start))
-        if got != expected:
+    reports = json.loads(out)
+    expected = [r["seq"] for r in rows]
+    for i, r in enumerate(reports):
+        if r["last"] < expected[-1] or not r["ordered"]:
+            raise AssertionError(f"client {i}: frames in seq order {r['ordered']}, "
+                                 f"up to {r['last']} of {expected[-1]}")
+        if "seqs" in r and r["seqs"] != expected:
             raise AssertionError(f"client {i} did not get every event exactly once, in order")
-    delays = sorted(
-        (arrival - committed[seq]) * 1000
-        for c in measured
-        for seq, arrival in zip(c.seqs, _per_event(c.arrivals, c.sizes), strict=True)
-        if seq in committed
-    )
-    span = max(c.last for c in watchers) - min(c.first for c in watchers)
-    frames = sum(c.frames for c in watchers)
-    events = len(expected) * len(watchers)  # every client got all (checked, or reached the end)
+    bounds = sorted(after, key=float)
+    cumulative = [(float(b), after[b] - before.get(b, 0.0)) for b in bounds]
+    buckets, prev = [], 0.0
+    for b, c in cumulative:
+        buckets.append((b, c - prev))
+        prev = c
+    observed = prev
+    within = next((c for b, c in cumulative if b == 0.1), float("nan"))
+    if observed != len(expected):
+        raise AssertionError(f"the gateway observed {observed} deliveries of {len(expected)}")
+    frames = sum(r["frames"] for r in reports)
+    events = len(expected) * len(reports)
     return {
         "workload": "live",
         "clients": clients,
-        "decoding_clients": len(measured),
+        "verified_clients": min(verify, clients),
         "instances": instances,
         "events_per_client": len(expected),
-        "delay_from": "commit" if tracked else "insert",
-        "delay_p50_ms": round(percentile(delays, 50), 2),
-        "delay_p99_ms": round(percentile(delays, 99), 2),
-        "delay_max_ms": round(delays[-1], 2),
+        "measured_by": "gateway (orch_live_delivery_seconds)",
+        "delay_from": "commit" if tracked else "read",
+        "observed_events": int(observed),
+        "delay_p50_ms": round(quantile(buckets, 0.5) * 1000, 2),
+        "delay_p99_ms": round(quantile(buckets, 0.99) * 1000, 2),
+        "within_100ms_pct": round(100 * within / observed, 2) if observed else None,
         "frames_per_s": round(frames / span),
         "events_per_s": round(events / span),
         "events_per_frame": round(events / frames, 1),
         "span_s": round(span, 3),
         "cpu_s": used,
+        "load": [round(x, 2) for x in os.getloadavg()],
+        **({"profile_self_pct": {name: top_self(os.path.join(profile, f"{name}.txt"))
+                                 for name in ("gateway", "clients")}} if profile else {}),
     }
 
 
@@ -285,14 +395,23 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--instances", type=int, default=1000)
-    parser.add_argument("--decode", type=int, default=None,
-                        help="Clients that decode every event (default: all); the others only "
-                             "read frames, to show what the clients' own decoding costs.")
+    parser.add_argument("--verify", type=int, default=5,
+                        help="clients that also keep their frames, decoded after the run to "
+                             "check every event once, in order (all clients count events and "
+                             "check frame order)")
+    parser.add_argument("--profile", metavar="DIR", default=None,
+                        help="py-spy the gateway and the clients during the run (raw stacks "
+                             "in DIR; the top self times in the JSON line)")
+    parser.add_argument("--client-process", metavar="URL", default=None,
+                        help=argparse.SUPPRESS)  # the clients' own process (see main)
     args = parser.parse_args()
-    try:  # the clients' side on the loop the gateway itself uses
+    try:
         import uvloop
 
-        result = uvloop.run(main(args.clients, args.instances, args.decode))
+        run = uvloop.run
     except ImportError:
-        result = asyncio.run(main(args.clients, args.instances, args.decode))
-    print(json.dumps(result))
+        run = asyncio.run  # type: ignore[assignment]
+    if args.client_process:
+        run(clients_process(args.client_process, args.clients, args.verify))
+    else:
+        print(json.dumps(run(main(args.clients, args.instances, args.verify, args.profile))))

@@ -52,6 +52,7 @@ class Batch(list[FeedEvent]):
     JSON (``body``) is built once for all of their frames."""
 
     _body: bytes | None = None
+    _frames: dict[bytes, bytes] | None = None
     _runs: list[tuple[float, int, bool]] | None = None
     pending = 0
     """Sockets that queued this batch and have not written it yet (``delivery``)."""
@@ -87,8 +88,24 @@ def runs(events: Iterable[FeedEvent]) -> list[tuple[float, int, bool]]:
 
 
 def events_frame(subscription_json: bytes, events: list[FeedEvent]) -> bytes:
-    """``{"type":"events","subscription":…,"events":[…]}`` — as ``EventsFrame`` encodes it."""
-    body = events.body if isinstance(events, Batch) else b",".join(e.json for e in events)
+    """``{"type":"events","subscription":…,"events":[…]}`` — as ``EventsFrame`` encodes it.
+
+    A whole published batch's frame is built once per subscription id and
+    shared by every socket whose subscription has that id (most ``all``
+    subscriptions are "1"): one join instead of one per socket.
+    """
+    if isinstance(events, Batch):
+        frames = events._frames
+        if frames is None:
+            frames = events._frames = {}
+        frame = frames.get(subscription_json)
+        if frame is None:
+            frame = frames[subscription_json] = _frame(subscription_json, events.body)
+        return frame
+    return _frame(subscription_json, b",".join(e.json for e in events))
+
+
+def _frame(subscription_json: bytes, body: bytes) -> bytes:
     return b"".join((
         b'{"type":"events","subscription":', subscription_json, b',"events":[', body, b"]}",
     ))  # fmt: skip
