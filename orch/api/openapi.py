@@ -50,6 +50,8 @@ class Operation:
     status: int = 200
     body: Any = None
     """Request body type (None: no body)."""
+    body_media_type: str = "application/json"
+    """The body's media type (``str`` bodies of another type are described as text)."""
     query: Any = None
     """A Query Struct whose fields are the query-string parameters."""
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -151,7 +153,10 @@ def build(operations: Iterable[Operation], *, title: str = "orch") -> dict[str, 
             send, receive = (ref[_type_key(t)] for t in op.messages)
             entry["x-websocket"] = {"send": send, "receive": receive}
         if op.body is not None:
-            entry["requestBody"] = {"required": True, "content": _json(ref[_type_key(op.body)])}
+            entry["requestBody"] = {
+                "required": True,
+                "content": {op.body_media_type: {"schema": ref[_type_key(op.body)]}},
+            }
         if op.public:
             entry["security"] = []
         paths.setdefault(op.path, {})[op.method.lower()] = entry

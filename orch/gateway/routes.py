@@ -32,6 +32,7 @@ from orch.gateway.failover import ROUTES as FAILOVER_ROUTES
 from orch.gateway.oidc import ROUTES as OIDC_ROUTES
 from orch.gateway.properties import ROUTES as PROPERTIES_ROUTES
 from orch.gateway.routes_designer import ROUTES as DESIGNER_ROUTES
+from orch.gateway.sco_import import ROUTES as SCO_IMPORT_ROUTES
 from orch.gateway.starts import IDEMPOTENCY_PARAM
 from orch.gateway.state import ROUTES as STATE_ROUTES
 
@@ -113,6 +114,7 @@ ROUTES: tuple[tuple[Operation, Handler], ...] = (
         jobs.get_instance,
     ),
     *routes_import.ROUTES,
+    *SCO_IMPORT_ROUTES,
     *routes_web.ROUTES,
     *session.ROUTES,
     *OIDC_ROUTES,
