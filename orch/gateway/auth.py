@@ -29,7 +29,7 @@ from orch.gateway.session import session_principal
 from orch.sql import Q
 
 __all__ = ["Right", "auth_middleware", "authorize", "bearer_token", "require_admin",
-           "token_hash", "view_scope"]
+           "token_hash", "view_scope", "with_grants"]
 
 API_PREFIX = "/api/"
 
@@ -75,6 +75,11 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         directory=row["directory"],
     ))  # fmt: skip
     return await handler(request)
+
+
+async def with_grants(request: web.Request, principal: Principal) -> Principal:
+    """``principal`` with its grants (its own and its groups', merged per target) loaded."""
+    return await _with_grants(request, msgspec.structs.replace(principal, grants=()))
 
 
 async def _with_grants(request: web.Request, principal: Principal) -> Principal:

@@ -76,3 +76,19 @@ SELECT g.id::text AS id, g.source FROM groups g WHERE g.name = $1;
 -- name: directory_me
 -- $1: user id; what the directory said about the user at its last read (GET /me)
 SELECT e.source, e.groups, e.checked_at FROM external_identities e WHERE e.user_id = $1::uuid;
+
+-- name: directory_principal
+-- $1: user id; the principal columns of an enabled user, as the token and session
+-- queries give them (the live feed checks a directory user again on each subscription)
+SELECT u.id::text AS user_id,
+       u.name,
+       EXISTS (SELECT 1
+                 FROM group_members m
+                 JOIN groups g ON g.id = m.group_id
+                WHERE m.user_id = u.id AND g.name = 'admins') AS is_admin,
+       e.source AS directory,
+       e.active AS directory_active,
+       extract(epoch FROM orch_now() - e.checked_at)::float8 AS directory_age
+  FROM users u
+  LEFT JOIN external_identities e ON e.user_id = u.id
+ WHERE u.id = $1::uuid AND NOT u.disabled;

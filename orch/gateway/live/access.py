@@ -6,15 +6,43 @@ A ``job`` or ``runbook`` subscription is authorized once, when it is made
 everything (admins); for anyone else a set of the runbook ids it may view,
 taken when it subscribes, so each event costs one set lookup. Runbooks
 checked in (or grants given) later show up when the client subscribes again.
+
+A directory user (LDAP, OIDC) is checked again on each subscription by
+:func:`current_principal`, as every API request is: its membership read again
+when older than the directory's refresh interval (401 or 503 as an error frame
+when it was removed or the directory cannot be read), and its grants reloaded,
+so a subscription made after a membership change gets the new rights.
 """
 
 from __future__ import annotations
 
+import msgspec
 from aiohttp import web
 
+from orch.gateway.auth import with_grants
+from orch.gateway.errors import Unauthorized
+from orch.gateway.external import check_directory_user
 from orch.gateway.keys import POOL, PRINCIPAL
 from orch.gateway.live.hub import Visible
+from orch.gateway.principal import Principal
 from orch.sql import Q
+
+
+async def current_principal(request: web.Request) -> Principal:
+    """The socket's caller as of now (unchanged for a local user); see the module doc."""
+    principal = request[PRINCIPAL]
+    if principal.directory is None:
+        return principal
+    pool = request.app[POOL]
+    row = await pool.fetchrow(Q.directory_principal, principal.user_id)
+    if row is not None and await check_directory_user(request, row):
+        row = await pool.fetchrow(Q.directory_principal, principal.user_id)
+    if row is None:
+        raise Unauthorized(f"user {principal.name!r} is disabled")
+    principal = await with_grants(request, msgspec.structs.replace(
+        principal, is_admin=row["is_admin"]))
+    request[PRINCIPAL] = principal
+    return principal
 
 
 async def all_events_filter(request: web.Request) -> Visible | None:

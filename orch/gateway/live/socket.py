@@ -42,7 +42,7 @@ from orch.gateway.auth import authorize
 from orch.gateway.bodies import decode_json, split_validation_error
 from orch.gateway.errors import BodyRefused, HttpError, Invalid, NotFoundError
 from orch.gateway.keys import POOL
-from orch.gateway.live.access import all_events_filter
+from orch.gateway.live.access import all_events_filter, current_principal
 from orch.gateway.live.delivery import dropped, queued, written
 from orch.gateway.live.events import FEED_KINDS, FeedEvent, encode, events_frame
 from orch.gateway.live.hub import Follows, Subscription
@@ -235,6 +235,7 @@ class LiveSocket:
         key: str | None = None
         visible = None
         pool = self.request.app[POOL]
+        await current_principal(self.request)  # a directory user: its groups as of now
         if spec.job is not None:
             follows = "job"
             try:

@@ -187,3 +187,32 @@ async def test_the_live_feed_applies_directory_groups(ldap_gateway, directory: S
         frame = await alice.frame()
         assert frame["type"] == "error" and frame["error"]["code"] == "not-found", frame
     await alice.ws.close()
+
+
+async def test_live_subscriptions_check_the_directory_user_again(
+    ldap_gateway, own_directory: Slapd
+) -> None:
+    gw = await ldap_gateway(own_directory, ldap_refresh_seconds=WINDOW)
+    ops = await gw.client.check_in(document(name="A", folder="/Ops"))
+    dev = await gw.client.check_in(document(name="B", folder="/Dev"))
+    assert (await gw.grant("group:ops", "/Ops", "view"))[0] == 201
+    assert (await gw.grant("group:devs", "/Dev", "view"))[0] == 201
+    token, _ = await _signed_in(gw, "alice")
+    alice = await gw.socket(token)
+    await alice.subscribe(runbook=ops.id)
+    own_directory.remove_member("ops", "alice")
+    own_directory.add_member("devs", "alice")
+    await gw.move_clock(WINDOW + 1)
+    # the socket outlived the window: its next subscription reads the directory again
+    await alice.send({"subscribe": {"runbook": ops.id, "id": "ops-again"}})
+    frame = await alice.frame()
+    assert frame["type"] == "error" and frame["error"]["code"] == "not-found", frame
+    await alice.subscribe(runbook=dev.id)
+    assert len(await gw.audit("directory membership refreshed")) == 1
+    # removed from the directory: subscriptions are refused
+    own_directory.delete(people_dn("alice"))
+    await gw.move_clock(2 * WINDOW + 2)
+    await alice.send({"subscribe": {"all": True, "id": "all"}})
+    frame = await alice.frame()
+    assert frame["type"] == "error" and frame["error"]["code"] == "directory-user-gone", frame
+    await alice.ws.close()
