@@ -96,9 +96,10 @@ async def resolve_runbook(conn: asyncpg.Connection, ref: str) -> RunbookRow | No
     if as_id is not None:
         record = await conn.fetchrow(Q.runbook_by_id, as_id)
     else:
-        from orch.document.model import normalize_folder
+        from orch.document.paths import normalize_path
 
-        record = await conn.fetchrow(Q.runbook_by_path, normalize_folder(ref))
+        # BadPath (a 422 at the gateway) for '.', '..' or empty segments
+        record = await conn.fetchrow(Q.runbook_by_path, normalize_path(ref, field="$.runbook"))
     return None if record is None else _row(record, RunbookRow)
 
 

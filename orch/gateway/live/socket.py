@@ -38,6 +38,7 @@ from orch.api.live import (
     UnsubscribedFrame,
 )
 from orch.db.jobs import resolve_runbook
+from orch.document.paths import BadPath
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import decode_json, split_validation_error
 from orch.gateway.errors import BodyRefused, HttpError, Invalid, NotFoundError
@@ -249,8 +250,11 @@ class LiveSocket:
             key = str(job_id)
         elif spec.runbook is not None:
             follows = "runbook"
-            async with pool.acquire() as conn:
-                runbook = await resolve_runbook(conn, spec.runbook)
+            try:
+                async with pool.acquire() as conn:
+                    runbook = await resolve_runbook(conn, spec.runbook)
+            except BadPath as e:
+                raise Invalid(e.message, path="$.subscribe.runbook", code="bad-path") from None
             if runbook is None:
                 raise NotFoundError(f"no runbook {spec.runbook}", path="$.subscribe.runbook")
             authorize(self.request, "view", runbook.path)

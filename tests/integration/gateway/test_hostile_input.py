@@ -297,6 +297,7 @@ async def test_hostile_live_messages_get_error_frames_and_the_socket_lives_on(ap
             ('{"subscribe": {"all": true, "after": 1' + "0" * 30 + "}}", "number-out-of-range"),
             ('{"subscribe": {"all": NaN}}', "malformed-json"),
             ('{"subscribe": {"all": tr', "malformed-json"),
+            ('{"subscribe": {"runbook": "/a/../b"}}', "bad-path"),
         ):
             await ws.send_str(text)
             frame = json.loads((await ws.receive(timeout=10)).data)
