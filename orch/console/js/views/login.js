@@ -1,5 +1,5 @@
 // The log-in page: user name and password → a session cookie.
-import { post } from "../api.js";
+import { get, post } from "../api.js";
 import { h } from "../dom.js";
 
 export async function loginView(ctx) {
@@ -42,9 +42,23 @@ export async function loginView(ctx) {
       button.disabled = false;
     }
   });
-  ctx.main.append(h("section", { class: "login" },
+  const section = h("section", { class: "login" },
     h("h1", null, h("img", { src: document.querySelector("link[rel=icon]").href, alt: "", width: 32, height: 32 }), " orch console"),
     h("p", { class: "muted" }, "Log in to start, stop and follow runbooks."),
-    form));
+    form);
+  ctx.main.append(section);
   name.focus();
+  // "Sign in with <provider>" when the gateway has an OpenID provider (a full-page
+  // navigation: the provider's page, then back to `target` with a session).
+  let methods = null;
+  try {
+    methods = await get("/session/methods", { quiet401: true });
+  } catch {
+    return; // an older gateway, or none reachable: the form alone
+  }
+  if (!methods || !methods.oidc || !ctx.isCurrent()) return;
+  const start = `${methods.oidc.start}?next=${encodeURIComponent(target)}`;
+  section.append(
+    h("p", { class: "login-or muted" }, "or"),
+    h("a", { class: "button-link login-sso", id: "login-oidc", href: start }, `Sign in with ${methods.oidc.label}`));
 }
