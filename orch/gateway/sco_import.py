@@ -33,16 +33,11 @@ from orch.api.sco import (
 from orch.db import catalog
 from orch.db.disable import set_disabled
 from orch.document import CompiledRunbook, DocumentInvalid, load
-from orch.document.model import normalize_folder
+from orch.document.paths import normalize_path
 from orch.gateway.audit import audit
 from orch.gateway.auth import authorize
-from orch.gateway.bodies import json_response, read_query
-from orch.gateway.errors import (
-    BadRequest,
-    BodyTooLarge,
-    Invalid,
-    UnsupportedMediaType,
-)
+from orch.gateway.bodies import json_response, read_query, read_xml
+from orch.gateway.errors import BodyRefused, BodyTooLarge, Invalid
 from orch.gateway.keys import POOL, PRINCIPAL, REGISTRY
 from orch.importers.sco import Built, BuiltRunbook, ExportError, build, parse_export
 from orch.importers.sco.xmlread import MAX_EXPORT_BYTES
@@ -55,22 +50,14 @@ COMMENT = "imported from SCO"
 
 
 async def _read_export(request: web.Request) -> bytes:
-    if request.content_type not in XML_TYPES:
-        raise UnsupportedMediaType(f"send the export as application/xml, not "
-                                   f"{request.content_type}")  # fmt: skip
-    if (request.content_length or 0) > MAX_EXPORT_BYTES:
-        raise BodyTooLarge(f"the export is larger than {MAX_EXPORT_BYTES} bytes")
-    body = await request.read()  # aiohttp: 413 past the app's client_max_size
-    if len(body) > MAX_EXPORT_BYTES:
-        raise BodyTooLarge(f"the export is larger than {MAX_EXPORT_BYTES} bytes")
-    return body
+    return await read_xml(request, max_bytes=MAX_EXPORT_BYTES)
 
 
 def _refusal(e: ExportError) -> Exception:
     if e.code == "too-large":
         return BodyTooLarge(e.message)
     if e.code in ("not-xml", "forbidden-xml", "too-deep"):
-        return BadRequest(e.message, code=e.code)
+        return BodyRefused(e.message, code=e.code)  # a 400 and one warning line
     return Invalid(e.message, path=e.path, code=e.code)
 
 
@@ -95,7 +82,7 @@ def _compile(built: Built, request: web.Request) -> list[CompiledRunbook]:
 
 async def import_sco(request: web.Request) -> web.Response:
     query = read_query(request, ScoImportQuery)
-    folder = normalize_folder(query.folder)
+    folder = normalize_path(query.folder, field="$.folder")
     data = await _read_export(request)
     try:
         export = parse_export(data)

@@ -176,7 +176,7 @@ async def _health(api: Api) -> None:
 async def test_hostile_bodies_on_every_route_are_4xx_with_the_error_shape(api: Api) -> None:
     fixtures = await _fixtures(api)
     spec = await api.client.openapi()
-    walked = 0
+    walked = xml_walked = 0
     failures: list[str] = []
     for method, path, entry in _operations(spec):
         if "requestBody" not in entry:
@@ -198,8 +198,13 @@ async def test_hostile_bodies_on_every_route_are_4xx_with_the_error_shape(api: A
                 continue
             if not 400 <= status < 500 or not _error_shape(body):
                 failures.append(f"{method} {path} [{label}]: {status} {text[:200]}")
+            elif _takes_xml(entry) and data is XML_BOMB and body["error"]["code"] != (
+                    "forbidden-xml"):
+                failures.append(f"{method} {path} [{label}]: not refused as XML: {text[:200]}")
+            xml_walked += _takes_xml(entry) and data is XML_BOMB
         await _health(api)
     assert walked >= 300, walked  # every body route of the table was walked
+    assert xml_walked == sum(_takes_xml(e) for _, _, e in _operations(spec))
     assert not failures, "\n".join(failures)
 
 
