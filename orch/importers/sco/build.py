@@ -87,9 +87,13 @@ def _variable_name(name: str) -> str:
 
 
 def _segment(name: str, what: str, warnings: list[str]) -> str:
+    """A folder or runbook name usable as a path segment (no '/', not '.' or '..')."""
     clean = name.replace("/", "-").strip()
+    if clean in (".", ".."):
+        clean = clean.replace(".", "_")
     if clean != name.strip():
-        warnings.append(f"{what} {name!r} is named {clean!r} ('/' separates folders in orch)")
+        warnings.append(f"{what} {name!r} is named {clean!r} in orch ('/' separates folders; "
+                        "'.' and '..' are not names)")
     return clean
 
 
@@ -125,9 +129,9 @@ def build(export: Export, folder: str, known: Mapping[str, str] | None = None) -
     seen_paths: dict[str, str] = {}
     policy_paths: list[str] = []
     for p in export.policies:
-        names_warn: list[str] = []
-        parts = [_segment(f, "folder", names_warn) for f in p.folders]
-        path = join_path(folder + "/" + "/".join(parts), _segment(p.name, "runbook", names_warn))
+        parts = [_segment(f, "folder", warnings) for f in p.folders if f.strip()]
+        path = join_path("/".join((folder.rstrip("/"), *parts)) or "/",
+                         _segment(p.name, "runbook", warnings))
         if path in seen_paths:
             raise ExportError(f"two runbooks of the export would both be {path} "
                               f"({p.unique_id} and {seen_paths[path]})", code="duplicate-path")
