@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "orch.cli.diff",
     "orch.cli.gateway",
     "orch.cli.job",
+    "orch.cli.ldap",
+    "orch.cli.oidc",
     "orch.cli.packs",
     "orch.cli.properties",
     "orch.cli.purge",

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from orch.cli.gateway import DEFAULT_HOST, DEFAULT_PORT, StopSignal, serve_gateway
+from orch.cli.ldap import DIRECTORY_HELP
 from orch.cli.main import cli
+from orch.cli.oidc import OIDC_HELP
 from orch.cli.output import handle_errors, run
 from orch.config import Settings
 from orch.errors import OrchError
@@ -144,7 +146,7 @@ async def _run_server(settings: Settings, dsn: str, stop: StopSignal, url: str, 
     click.echo("orch stopped")
 
 
-@cli.command()
+@cli.command(epilog=f"{DIRECTORY_HELP}\n\n{OIDC_HELP}")
 @click.option("--data-dir", envvar="ORCH_DATA_DIR", default=None,
               type=click.Path(file_okay=False, path_type=Path),
               help="Data folder: embedded PostgreSQL and credentials [env ORCH_DATA_DIR; ./.orch].")
