@@ -232,6 +232,11 @@ class LdapClient:
         return [(r["dn"], dict(r.get("attributes") or {})) for r in conn.response or ()
                 if r.get("type") == "searchResEntry"]
 
+    @property
+    def server_kind(self) -> str | None:
+        """``Active Directory`` or ``LDAP`` once a server answered (None before)."""
+        return None if self._is_ad is None else ("Active Directory" if self._is_ad else "LDAP")
+
     def is_ad(self, conn: Connection) -> bool:
         """Whether the server is Active Directory (its root DSE, read once)."""
         if self._is_ad is None:
