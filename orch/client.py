@@ -47,6 +47,7 @@ from orch.api.failover import FolderServers, RunbookServers
 from orch.api.folders import Folder, FolderList
 from orch.api.operations import Server
 from orch.api.properties import RunbookEnabled
+from orch.api.sco import ScoImportReport
 from orch.api.transfer import ImportResult
 from orch.errors import OrchError
 
@@ -247,6 +248,15 @@ class Client:
             "POST", "/runbooks/import", ImportResult, body=msgspec.json.encode(body)
         )
 
+    async def import_sco(
+        self, export: bytes, *, folder: str = "/", dry_run: bool = False
+    ) -> ScoImportReport:
+        """Import an SCO export (``.ois_export`` bytes) under ``folder``, all or nothing
+        (``POST /runbooks/import-sco``); the report says what needs review."""
+        params = {"folder": folder, **({"dry_run": "true"} if dry_run else {})}
+        return await self._call("POST", "/runbooks/import-sco", ScoImportReport, body=export,
+                                params=params, content_type="application/xml")  # fmt: skip
+
     # -- jobs -------------------------------------------------------------------
 
     async def start_job(
@@ -406,9 +416,10 @@ class Client:
         params: Mapping[str, str] | None = None,
         prefix: str = API_PREFIX,
         ok: tuple[int, ...] = (),
+        content_type: str = "application/json",
     ) -> T:
         url = f"{self.url}{prefix}{path}"
-        headers = {"Content-Type": "application/json"} if body is not None else None
+        headers = {"Content-Type": content_type} if body is not None else None
         session = self._get_session()
         try:
             async with session.request(

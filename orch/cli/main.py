@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "orch.cli.purge",
     "orch.cli.runbook",
     "orch.cli.schema",
+    "orch.cli.sco",
     "orch.cli.security",
     "orch.cli.server",
     "orch.cli.servers",
