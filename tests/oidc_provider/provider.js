@@ -9,7 +9,8 @@
 // prints one JSON line {"issuer", "port"} on stdout once it listens, then logs to
 // stderr. Fault injection for the tests, on the same port (never exposed elsewhere):
 // POST /__test/faults {"tamper_id_token": bool, "hang": [path prefixes]} and
-// POST /__test/faults {} to clear them.
+// POST /__test/faults {} to clear them; POST /__test/groups {"username", "groups"} changes
+// a user's groups (as a directory admin would), until the provider stops.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -179,6 +180,13 @@ server.on("request", async (req, res) => {
         hung.clear();
       }
       return send(res, 200, "application/json", JSON.stringify(faults));
+    }
+    if (url.pathname === "/__test/groups" && req.method === "POST") {
+      const body = await readJson(req);
+      const user = byName.get(body.username);
+      if (!user || !Array.isArray(body.groups)) return send(res, 400, "text/plain", "no such user");
+      user.groups = body.groups.map(String);
+      return send(res, 200, "application/json", JSON.stringify(user.groups));
     }
     if (faults.hang.some((prefix) => url.pathname.startsWith(prefix))) {
       hung.add(res); // answered never: the caller's timeout must end the wait

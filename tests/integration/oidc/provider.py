@@ -55,6 +55,10 @@ class Provider:
                                      "token_endpoint_auth_method": "client_secret_basic"})
         return answer["client_id"], answer["client_secret"]
 
+    def set_groups(self, username: str, groups: list[str]) -> None:
+        """Change a user's groups at the provider (as its admin would)."""
+        self._post("/__test/groups", {"username": username, "groups": groups})
+
     def faults(self, *, tamper_id_token: bool = False, hang: tuple[str, ...] = ()) -> None:
         self._post("/__test/faults", {"tamper_id_token": tamper_id_token, "hang": list(hang)})
 

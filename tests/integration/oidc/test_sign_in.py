@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.gateway.conftest import document
 from tests.integration.oidc.conftest import Gateway
-from tests.integration.oidc.provider import USERS, log_in_at_provider, start
+from tests.integration.oidc.provider import USERS, Provider, log_in_at_provider, start
 
 
 async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, object]:
@@ -119,6 +119,31 @@ async def test_signing_in_again_links_the_same_user_and_follows_group_changes(
     assert sorted(me2["groups"]) == ["everyone", "local-helpers", "ops"]
     count = await gateway.pool.fetchval("SELECT count(*) FROM users WHERE name = 'alice'")
     assert count == 1
+
+
+async def test_a_group_removed_at_the_provider_is_gone_at_the_next_sign_in(
+        gateway: Gateway, provider: Provider) -> None:
+    await _check_in(gateway, "Restart web", "/Ops")
+    await gateway.sign_in("alice")
+    status, grant = await gateway.admin_call("POST", "/api/v1/grants", {
+        "principal": "group:ops", "target": "/Ops", "rights": ["view"]})
+    assert status == 201, grant
+    provider.set_groups("alice", ["everyone", "night-shift"])
+    try:
+        again = await gateway.sign_in("alice")
+        status, me = await _get(again, f"{gateway.url}/api/v1/me")
+        assert status == 200
+        assert sorted(me["groups"]) == ["everyone", "night-shift"]
+        assert me["grants"] == []
+        status, listed = await _get(again, f"{gateway.url}/api/v1/runbooks")
+        assert listed["items"] == []
+        row = await gateway.pool.fetchrow(
+            "SELECT data FROM audit WHERE actor = 'alice' AND action = 'login' "
+            "ORDER BY at DESC LIMIT 1")
+        data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+        assert (data["added"], data["removed"]) == (["night-shift"], ["ops"])
+    finally:
+        provider.set_groups("alice", USERS["alice"]["groups"])
 
 
 async def test_next_page_is_kept_and_only_a_path_of_this_console(gateway: Gateway) -> None:
