@@ -47,12 +47,18 @@ def _fields(properties: Mapping[str, Any]) -> frozenset[str] | None:
     return None
 
 
+def _several(properties: Mapping[str, Any]) -> bool:
+    """Several items only with ``split_output`` (or when an expression decides it)."""
+    return properties.get("split_output", False) not in (False, "false")
+
+
 @activity(
     "run_program",
     display_name="Run Program",
     category="System",
     rerunnable=False,
     dynamic_fields=_fields,
+    several_items=_several,
 )
 async def run_program(ctx: Context, inputs: RunProgramInputs) -> list[dict[str, str]]:
     """Run ``program`` with ``args``; publish its output and exit code.

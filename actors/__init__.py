@@ -15,14 +15,22 @@ Semantics decided here (DESIGN.md leaves them open):
 
 - A run's data references resolve through its *bindings*: for each activity
   on its path, the item it is bound to (a fan-out binds one item per run;
-  flatten binds the items that passed the link, joined). A reference to an
-  activity not on the path (another branch, after a junction without
-  ``return_data_from``) reads the first item of that activity's latest run.
+  flatten binds the items that passed the link, joined).
+- Past a junction, an activity upstream of it that is not on the run's path
+  (``spec.past``, decided at check-in by ``orch.document.reach``) means all
+  of its final runs, which the junction waited for: joined with the
+  referencing activity's ``flatten`` separator over every item in *item
+  order* (``runs.order_key``: the (link, item) chain that started each run,
+  so the order runs ended in does not matter), or — without flatten, where
+  check-in proved there is at most one — its single item. Any other
+  reference off the path (branches merging into one activity without a
+  junction) reads the first item of that activity's latest run.
 - ``flatten`` collapses the items of the run that triggers it: one run per
   triggering run (so per lineage above that fan-out).
 - A junction with ``return_data_from`` publishes the items that arrived from
-  that activity in arrival order; its item *k* keeps the bindings of the
-  arrival it republishes, so downstream runs see that branch's lineage.
+  that activity in item order (``order_key``, not arrival order); its item
+  *k* keeps the bindings of the arrival it republishes, so downstream runs
+  see that branch's lineage.
 - ``loop.until`` is tested on every item of an attempt (on the common fields
   when it has none); the loop ends when any condition holds for any item.
 - Runs of one activity execute at most ``RuntimeOptions.max_parallel_runs`` at

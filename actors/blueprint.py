@@ -53,6 +53,7 @@ class ActivitySpec:
         "loops",
         "name",
         "outgoing",
+        "past",
         "position",
         "props",
         "return_data_from",
@@ -84,6 +85,8 @@ class ActivitySpec:
         self.is_junction = ca.is_junction
         self.return_data_from = ca.return_data_from
         self.separator = ca.flatten.separator if ca.flatten is not None else None
+        self.past = ca.past_junction
+        """Activities its templates reference past a junction (all their runs' values)."""
         self.loops = ca.loop is not None
         self.until = ca.loop_until if ca.loop is not None else ()
         self.loop_delay = ca.loop.delay_seconds if ca.loop is not None else 0.0
@@ -96,7 +99,7 @@ class ActivitySpec:
 
 
 class Blueprint:
-    __slots__ = ("compiled", "index", "returns", "specs", "start")
+    __slots__ = ("collect", "compiled", "index", "returns", "specs", "start")
 
     def __init__(self, compiled: CompiledRunbook) -> None:
         self.compiled = compiled
@@ -115,6 +118,8 @@ class Blueprint:
             spec.watchers = tuple(js)
         self.start = self.index[compiled.start]
         self.returns = frozenset(r.name for r in compiled.returns)
+        self.collect: frozenset[str] = frozenset().union(*(s.past for s in self.specs))
+        """Activities whose final runs an instance keeps (referenced past a junction)."""
 
 
 _cache: OrderedDict[int, Blueprint] = OrderedDict()

@@ -49,7 +49,18 @@ from actors import lineage as lin
 from actors.blueprint import ActivitySpec, Blueprint, blueprint_for
 from actors.mailbox import Mailbox, MailboxClosed
 from actors.resume import INTERRUPTED, PUBLISHED_STATUS, common_of, index_recorded, trigger_key
-from actors.runs import ActivityState, Bindings, Run, RunScope, Trigger, bind, fmt_time, join_items
+from actors.runs import (
+    ActivityState,
+    Bindings,
+    InstanceData,
+    Run,
+    RunScope,
+    Trigger,
+    bind,
+    fmt_time,
+    join_items,
+    order_key,
+)
 from actors.store import (
     ChildLauncher,
     EventSink,
@@ -131,6 +142,11 @@ def _no_arrivals(activity_id: str) -> Sequence[Item]:
     return ()
 
 
+def _arrival_key(arrival: tuple[str, Run, int]) -> tuple[tuple[int, ...], int]:
+    _, run, k = arrival
+    return order_key(run), k
+
+
 def _first_error(group: BaseExceptionGroup) -> BaseException:
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
@@ -196,11 +212,13 @@ class InstanceActor:
         self._warning = False
         self._recorded: dict[tuple[Any, ...], list[RecordedRun]] = {}
         self._by_id: dict[str, Run] = {}
-        self.latest: dict[str, Mapping[str, str]] = {}
-        """Per activity, the first item of its latest final run (for references
-        to activities not on a run's own path, e.g. after a junction)."""
-        self.runbook_data: dict[str, str] = {}
-        self.variables: dict[str, str] = {}
+        self._data = InstanceData()
+        """What templates read besides a run's bindings (see :class:`RunScope`)."""
+        self._collect: frozenset[str] = frozenset()
+        """Activities whose final runs are kept: referenced past a junction."""
+        self.latest: dict[str, Mapping[str, str]] = self._data.latest
+        self.runbook_data: dict[str, str] = self._data.runbook_data
+        self.variables: dict[str, str] = self._data.variables
         self.outcome: InstanceOutcome | None = None
         self._busy_total = 0
         """The sum of every activity's ``busy``: 1 while one run is all that is left."""
@@ -291,12 +309,13 @@ class InstanceActor:
         self._busy_total = sum(act.busy for act in self._acts)
         plan = self.plan
         name = plan.runbook_name or bp.compiled.name
-        self.runbook_data = {
-            "JobId": plan.ref.job_id,
-            "InstanceId": plan.ref.instance_id,
-            "Name": name,
-            "Server": plan.server,
-        }
+        self.runbook_data.update(
+            JobId=plan.ref.job_id,
+            InstanceId=plan.ref.instance_id,
+            Name=name,
+            Server=plan.server,
+        )
+        self._collect = bp.collect
         launcher = self._launcher
         self._info = InstanceInfo(
             job_id=plan.ref.job_id,
@@ -436,6 +455,9 @@ class InstanceActor:
             if j.spec.watchers:
                 self._idle(j)
             return
+        # Item order, not arrival order: what the junction republishes (and
+        # ctx.arrivals) is the same whatever order the branches' runs ended in.
+        arrivals.sort(key=_arrival_key)
         _, last_run, last_item = arrivals[-1]
         source = j.spec.return_data_from
         sources = [(r, k) for a, r, k in arrivals if a == source] if source is not None else []
@@ -577,7 +599,7 @@ class InstanceActor:
                 if inputs is None:
                     if spec.input_error is not None:
                         raise spec.input_error
-                    rendered = spec.props.render(RunScope(self, trig.bindings))
+                    rendered = spec.props.render(RunScope(self._data, trig.bindings, spec))
                     inputs = convert_inputs(spec.type, rendered)
                 ctx = Context(
                     self._info,
@@ -683,6 +705,8 @@ class InstanceActor:
             ended,
             returned,
             trig.sources,
+            trig,
+            spec.position,
         )
         if self._ends_with(spec):
             # Nothing else is running or can start: the instance ends with
@@ -768,6 +792,8 @@ class InstanceActor:
             self._warning = True
         if run.items:
             self.latest[run.activity] = run.items[0]
+        if run.activity in self._collect:
+            self._data.finals.setdefault(run.activity, []).append(run)
 
     def _set_returned(self, run: Run) -> None:
         assert run.returned is not None
@@ -808,6 +834,8 @@ class InstanceActor:
             last.ended_at or last.started_at,
             last.returned_data,
             trig.sources,
+            trig,
+            spec.position,
         )
         self._by_id[run.run_id] = run
         return run, last.attempt

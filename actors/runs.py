@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from actors.blueprint import ActivitySpec
+from actors.lineage import JUNCTION_LINK
 from actors.mailbox import Mailbox
 from actors.store import Item, RecordedRun
 from orch.errors import ExpressionError
-
-if TYPE_CHECKING:
-    from actors.instance import InstanceActor
 
 Bindings = dict[str, Mapping[str, str]]
 """Activity id → the item a run is bound to on its path (a joined item when flattened)."""
@@ -55,6 +52,9 @@ class Run:
         "ended",
         "error",
         "items",
+        "k",
+        "link",
+        "parent",
         "returned",
         "run_id",
         "sources",
@@ -74,7 +74,11 @@ class Run:
         ended: datetime,
         returned: dict[str, str] | None,
         sources: list[tuple[Run, int]] | None,
+        trigger: Trigger | None = None,
+        position: int = 0,
     ) -> None:
+        """``trigger``: what started it (its place in the instance, see
+        :func:`order_key`); ``position``: the activity's, for a junction."""
         self.activity = activity
         self.run_id = run_id
         self.attempt = attempt
@@ -87,6 +91,28 @@ class Run:
         self.returned = returned
         self.sources = sources
         """Junction with ``return_data_from``: the arrival its item k republishes."""
+        self.parent: Run | None = None
+        self.link = -3
+        self.k = 0
+        if trigger is not None:
+            self.link = trigger.link
+            if trigger.link == JUNCTION_LINK:
+                self.k = position  # fires once: its place needs no parent
+            else:
+                self.parent = trigger.parent
+                self.k = trigger.item
+
+
+def order_key(run: Run) -> tuple[int, ...]:
+    """The run's place in the instance, the same whatever order runs ended in: the
+    (link, item) of every trigger on the chain that started it, from the top.
+    Sorting the runs of one activity by it gives item order across a fan-out."""
+    parts: list[tuple[int, int]] = []
+    r: Run | None = run
+    while r is not None:
+        parts.append((r.link, r.k))
+        r = r.parent
+    return tuple(x for part in reversed(parts) for x in part)
 
 
 class Trigger:
@@ -107,28 +133,71 @@ class Trigger:
         self.sources: list[tuple[Run, int]] | None = None
 
 
+class InstanceData:
+    """What an instance's templates read besides a run's own bindings."""
+
+    __slots__ = ("_past", "finals", "latest", "runbook_data", "variables")
+
+    def __init__(self) -> None:
+        self.latest: dict[str, Mapping[str, str]] = {}
+        """Per activity, the first item of its latest final run (for references
+        to activities not on a run's path that no junction settled)."""
+        self.runbook_data: dict[str, str] = {}
+        self.variables: dict[str, str] = {}
+        self.finals: dict[str, list[Run]] = {}
+        """Final runs of the activities referenced past a junction."""
+        self._past: dict[str, list[Item]] = {}
+
+    def past_items(self, activity: str) -> list[Item]:
+        """Every item of every final run of ``activity``, in item order. Only asked
+        past a junction that waited for all of them, so the list is complete."""
+        items = self._past.get(activity)
+        if items is None:
+            runs = sorted(self.finals.get(activity, ()), key=order_key)
+            items = self._past[activity] = [item for run in runs for item in run.items]
+        return items
+
+
 class RunScope:
-    """Values for one run's templates: its path's bindings, else the instance's latest."""
+    """Values for one run's templates: its path's bindings; past a junction, all the
+    runs of the activity (orch/document/README.md); else the instance's latest."""
 
-    __slots__ = ("actor", "bindings")
+    __slots__ = ("bindings", "data", "past", "separator")
 
-    def __init__(self, actor: InstanceActor, bindings: Bindings) -> None:
-        self.actor = actor
+    def __init__(self, data: InstanceData, bindings: Bindings, spec: ActivitySpec) -> None:
+        self.data = data
         self.bindings = bindings
+        self.past = spec.past
+        self.separator = spec.separator
 
     def value(self, activity: str, field: str) -> str:
         item = self.bindings.get(activity)
         if item is None:
-            item = self.actor.latest.get(activity)
+            if activity in self.past:
+                return self._past_value(activity, field)
+            item = self.data.latest.get(activity)
             if item is None:
                 raise ExpressionError(f"activity {activity} has published nothing on this path")
         return item[field]
 
+    def _past_value(self, activity: str, field: str) -> str:
+        items = self.data.past_items(activity)
+        if self.separator is not None:
+            return self.separator.join(item.get(field, "") for item in items)
+        if len(items) == 1:
+            return items[0][field]
+        if not items:
+            raise ExpressionError(f"activity {activity} did not run before the junction")
+        raise ExpressionError(  # the validator rules this out; never pick one
+            f"activity {activity} published {len(items)} items before the junction "
+            "(set flatten to join them)"
+        )
+
     def runbook(self, field: str) -> str:
-        return self.actor.runbook_data[field]
+        return self.data.runbook_data[field]
 
     def variable(self, name: str) -> str:
-        return self.actor.variables[name]
+        return self.data.variables[name]
 
 
 def bind(run: Run, k: int, item: Item) -> Bindings:

@@ -30,6 +30,7 @@ from orch.document.faults import Fault, from_msgspec
 from orch.document.model import Parameter, Runbook, normalize_folder
 from orch.document.paths import path_problem, segment_problem
 from orch.document.properties import PropertyTree, child_path, compile_properties_all
+from orch.document.reach import Graph, analyze_reach
 from orch.document.testcases import check_tests
 from orch.document.values import canonical, convert_lenient
 from orch.errors import ExpressionError
@@ -61,6 +62,8 @@ class Analysis:
     parameters: tuple[Parameter, ...] = ()
     junction_sources: dict[str, str] = field(default_factory=dict)
     """Junction id → the incoming activity named by its ``return_data_from``."""
+    past: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Activity id → the activities it references past a junction (``orch.document.reach``)."""
 
 
 def analyze(runbook: Runbook, registry: Registry) -> Analysis:
@@ -99,8 +102,9 @@ class _Checker:
         self.check_graph()
         self.check_core_rules()
         self.check_references()
+        self.check_reach()
         self.check_condition_fields()
-        self.a.faults.extend(check_tests(self.rb, self.a))
+        self.a.faults.extend(check_tests(self.rb, self.a.start, self.a.parameters))
         return self.a
 
     # ---- runbook level -----------------------------------------------------------------------
@@ -545,6 +549,26 @@ class _Checker:
                         f"(there is {', '.join(sorted(RUNBOOK_FIELDS))}; "
                         f"for the text itself write {{{{runbook.{name}}})",
                     )
+
+    def check_reach(self) -> None:
+        """References past a junction mean one value, or are flattened (see reach.py)."""
+        if not self.a.order:
+            return  # a cycle: no order, already a fault
+        acts = self.rb.activities
+        graph = Graph(
+            order=self.a.order,
+            pred=self.pred,
+            types=self.a.types,
+            properties={aid: acts[i].properties for aid, i in self.a.first.items()},
+            flattens=frozenset(
+                aid for aid, i in self.a.first.items() if acts[i].flatten is not None
+            ),
+            junction_sources=self.a.junction_sources,
+            upstream=self.a.upstream,
+        )
+        reach = analyze_reach(graph, self.a.trees)
+        self.a.faults.extend(reach.faults)
+        self.a.past = reach.past
 
     def check_condition_fields(self) -> None:
         for i, link in enumerate(self.rb.links):

@@ -41,6 +41,9 @@ class CompiledActivity:
     is_junction: bool
     return_data_from: str | None = None
     """For a junction: the incoming activity whose items it republishes."""
+    past_junction: frozenset[str] = frozenset()
+    """Activities it references that are unbound past a junction: a reference
+    to one means all of its runs' values (``orch.document.reach``)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -105,6 +108,7 @@ def build(a: Analysis) -> CompiledRunbook:
             index=i,
             is_junction=atype.role == "junction",
             return_data_from=a.junction_sources.get(act.id),
+            past_junction=a.past.get(act.id, frozenset()),
         )
     return CompiledRunbook(
         runbook=a.runbook,

@@ -8,19 +8,19 @@ any other reference in the document.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from orch.document.faults import Fault
-from orch.document.model import Runbook
+from orch.document.model import Parameter, Runbook
 from orch.document.properties import child_path
 from orch.document.values import canonical
 
-if TYPE_CHECKING:
-    from orch.document.checker import Analysis
 
+def check_tests(
+    runbook: Runbook, start: str | None, parameters: tuple[Parameter, ...]
+) -> list[Fault]:
+    """Every fault of ``runbook.tests`` (names, parameters, expectations).
 
-def check_tests(runbook: Runbook, analysis: Analysis) -> list[Fault]:
-    """Every fault of ``runbook.tests`` (names, parameters, expectations)."""
+    ``start``: the starting activity (None when the graph has none: parameters
+    are then not checked); ``parameters``: the runbook's parameters."""
     faults: list[Fault] = []
     seen: set[str] = set()
     returns = [r.name for r in runbook.returns]
@@ -36,8 +36,8 @@ def check_tests(runbook: Runbook, analysis: Analysis) -> list[Fault]:
                 )
             )
         seen.add(case.name)
-        if analysis.start is not None:
-            faults.extend(_parameter_faults(case.parameters, analysis, f"{base}.parameters"))
+        if start is not None:
+            faults.extend(_parameter_faults(case.parameters, parameters, f"{base}.parameters"))
         expect = case.expect
         where = f"{base}.expect.returned_data"
         for name in expect.returned_data or {}:
@@ -59,10 +59,12 @@ def check_tests(runbook: Runbook, analysis: Analysis) -> list[Fault]:
     return faults
 
 
-def _parameter_faults(given: dict[str, object], analysis: Analysis, base: str) -> list[Fault]:
+def _parameter_faults(
+    given: dict[str, object], parameters: tuple[Parameter, ...], base: str
+) -> list[Fault]:
     """The case's parameters against the start activity's (as a job's would be checked)."""
     faults: list[Fault] = []
-    declared = {p.name: p for p in analysis.parameters}
+    declared = {p.name: p for p in parameters}
     for name, value in given.items():
         p = declared.get(name)
         if p is None:
@@ -79,7 +81,7 @@ def _parameter_faults(given: dict[str, object], analysis: Analysis, base: str) -
             canonical(value, p.type)
         except ValueError as e:
             faults.append(Fault(child_path(base, name), str(e), "bad-parameter"))
-    for p in analysis.parameters:
+    for p in parameters:
         required = p.required if p.required is not None else p.default is None
         if required and p.name not in given:
             faults.append(

@@ -86,6 +86,7 @@ def _is_secret(t: msgspec.inspect.Type) -> bool:
 
 ActivityFn = Callable[[Any, Any], Awaitable[Any]]
 FieldsHook = Callable[[Mapping[str, Any]], "frozenset[str] | None"]
+SeveralHook = Callable[[Mapping[str, Any]], bool]
 Role = Literal["activity", "junction"]
 
 
@@ -108,6 +109,9 @@ class ActivityType(msgspec.Struct, kw_only=True, frozen=True):
     default_timeout: float | None = None
     role: Role = "activity"
     dynamic_fields: FieldsHook | None = None
+    several_items: SeveralHook | None = None
+    """For a multi-valued type: whether a run may publish several items with
+    these properties (``run_program`` only with ``split_output``); None: it may."""
 
     @property
     def qualified_name(self) -> str:
@@ -121,6 +125,18 @@ class ActivityType(msgspec.Struct, kw_only=True, frozen=True):
             return self.dynamic_fields(properties)
         return None
 
+    def may_publish_several(self, properties: Mapping[str, Any]) -> bool:
+        """Whether one run may publish more than one item (the validator's view,
+        which decides what a reference past a junction may mean)."""
+        if not self.multi_valued:
+            return False
+        if self.several_items is None:
+            return True
+        try:
+            return bool(self.several_items(properties))
+        except Exception:  # a pack's hook must not crash validation
+            return True
+
 
 def activity(
     name: str,
@@ -133,6 +149,7 @@ def activity(
     default_timeout: float | None = None,
     role: Role = "activity",
     dynamic_fields: FieldsHook | None = None,
+    several_items: SeveralHook | None = None,
 ) -> Callable[[ActivityFn], ActivityType]:
     """Declare an activity from ``async def fn(ctx: Context, inputs: MyInputs) -> MyData``.
 
@@ -174,6 +191,7 @@ def activity(
             default_timeout=default_timeout,
             role=role,
             dynamic_fields=dynamic_fields,
+            several_items=several_items,
         )
 
     return wrap

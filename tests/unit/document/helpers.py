@@ -71,7 +71,11 @@ def _run_program_fields(properties: Mapping[str, Any]) -> frozenset[str] | None:
     return None
 
 
-@activity("run_program", dynamic_fields=_run_program_fields)
+@activity(
+    "run_program",
+    dynamic_fields=_run_program_fields,
+    several_items=lambda p: p.get("split_output", False) not in (False, "false"),
+)
 async def run_program(ctx: Any, inputs: RunProgramInputs) -> list[dict[str, str]]:
     return []
 

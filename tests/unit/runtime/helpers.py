@@ -4,6 +4,7 @@ builders, and a summary of recorded runs that tests compare exactly."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterable
 from typing import Any
 
@@ -133,7 +134,21 @@ async def slow(ctx: Context, inputs: SlowIn) -> NoData:
     return NoData()
 
 
-TEST_ACTIVITIES = [items, echo, fail, warn, attempt, gate, gate_once, slow]
+class JitterIn(Inputs):
+    value: str = ""
+    delay: float = 0.0
+    """Seconds to wait before publishing; negative: a random wait of up to -delay
+    (so that runs of a fan-out end in a different order each time)."""
+
+
+@activity("jitter", rerunnable=True)
+async def jitter(ctx: Context, inputs: JitterIn) -> EchoOut:
+    delay = inputs.delay if inputs.delay >= 0 else random.uniform(0, -inputs.delay)
+    await asyncio.sleep(delay)
+    return EchoOut(Value=inputs.value)
+
+
+TEST_ACTIVITIES = [items, echo, fail, warn, attempt, gate, gate_once, slow, jitter]
 
 
 def registry() -> Registry:

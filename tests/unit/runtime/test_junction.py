@@ -208,7 +208,7 @@ async def test_failure_into_junction_is_handled_when_its_link_is_followed() -> N
     assert outcome.status == "success"
 
 
-async def test_after_a_junction_branch_data_is_the_latest_run_of_each() -> None:
+async def test_after_a_junction_branch_data_is_the_one_run_of_each() -> None:
     doc = runbook(
         [
             act("start", "echo"),
