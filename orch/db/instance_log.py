@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from orch.db.lost import RETRYABLE
 from orch.logging import get_logger
 from orch.masking import SECRETS
 from orch.sql import Q
@@ -26,8 +27,10 @@ __all__ = ["InstanceLogWriter"]
 
 log = get_logger(__name__)
 
+RETRY_SECONDS = 60.0
+"""How long a batch of lines waits for the database before it is dropped."""
+
 MAX_LINE = 64 * 1024
-RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)
 
 _Line = tuple[str, str | None, str | None, str, datetime, str]
 
@@ -102,7 +105,8 @@ class InstanceLogWriter:
             return
         columns = list(zip(*batch, strict=True))
         delay = 0.05
-        for _attempt in range(6):
+        waited = 0.0
+        while waited < RETRY_SECONDS:  # long enough for a failover
             try:
                 async with self.pool.acquire() as conn:
                     await conn.execute(Q.api_instance_log_write, *columns)
@@ -112,5 +116,6 @@ class InstanceLogWriter:
                 log.warning("instance log: database unavailable", error=str(exc),
                             retry_in=delay)
                 await asyncio.sleep(delay)
+                waited += delay
                 delay = min(delay * 2, 2.0)
         log.error("instance log: lines lost, the database stayed unavailable", lines=len(batch))

@@ -19,6 +19,7 @@ import asyncpg
 
 from orch.api.security import PurgeResult
 from orch.config import Settings
+from orch.db.lost import RETRYABLE
 from orch.errors import Conflict
 from orch.logging import get_logger
 from orch.sql import Q
@@ -129,7 +130,7 @@ class AutoPurge:
                                      audit_cutoff=audit_cutoff)
         except PurgeBusy:
             return None
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+        except RETRYABLE as exc:  # a lost database (failover): try at the next interval
             log.warning("purge skipped: database unavailable", server=self.server,
                         error=str(exc))
             return None

@@ -30,6 +30,7 @@ import asyncpg
 import msgspec
 
 from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
+from orch.db.lost import RETRYABLE, Backoff, discard, is_lost
 from orch.errors import OrchError
 from orch.logging import get_logger
 from orch.sql import Q
@@ -39,22 +40,6 @@ __all__ = ["RETRYABLE", "GroupCommitWriter", "OwnershipLost", "WriterClosed"]
 log = get_logger(__name__)
 
 _START, _RESULT, _OUTCOME = 0, 1, 2
-RETRYABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    # a connection lost mid-operation can leave asyncpg's protocol state
-    # inconsistent (e.g. on the pool's reset at release); the pool terminates
-    # that connection, so trying again on another one is right
-    asyncpg.InternalClientError,
-)
-
-
 class OwnershipLost(OrchError):
     """This server no longer owns the instance (it was taken over); stop running it."""
 
@@ -227,13 +212,13 @@ class GroupCommitWriter:
     async def _write(self, batch: list[_Op]) -> BaseException | None:
         """Write the batch (retrying connection failures); returns the error that
         refused a one-record batch, else None."""
-        delay = 0.05
+        backoff = Backoff()
         while True:
             conn: asyncpg.Connection | None = None
             try:
                 began = time.perf_counter()
                 single = self._single(batch)
-                conn = self._conns.pop() if self._conns else await self.pool.acquire()
+                conn = self._kept() or await self.pool.acquire()
                 if single is not None:
                     fenced = {batch[0].ref.instance_id} if await conn.fetchval(
                         Q.write_run, *single) else set()
@@ -245,15 +230,22 @@ class GroupCommitWriter:
                         rows = await conn.fetch(Q.write_batch, *args)
                     fenced = {r[0] for r in rows}
             except RETRYABLE as exc:
-                if conn is not None:
-                    await self._release(conn)  # the pool closes it if it is broken
+                if is_lost(exc):
+                    # Never again on this connection nor on the ones kept beside
+                    # it: after a failover they are dead (already taken back by
+                    # the pool: "released back to the pool") or on a host that
+                    # is no longer the primary. The retry acquires a new one,
+                    # which the pool opens on whichever host is writable now.
+                    discard(conn)
+                    self._discard_kept()
+                elif conn is not None:
+                    await self._release(conn)
                 log.warning("group commit failed, retrying", error=str(exc), records=len(batch))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                await asyncio.sleep(backoff.next())
                 continue
             except Exception as exc:
                 if conn is not None:
-                    self._conns.append(conn)  # one statement: nothing left open on it
+                    self._keep(conn)  # one statement: nothing left open on it
                 if len(batch) > 1:
                     # One bad record must not fail the others: write them one by
                     # one. An instance's records after a refused one are not
@@ -271,13 +263,33 @@ class GroupCommitWriter:
                 log.error("record refused by the database", error=str(exc))
                 self._settle(batch, set(), exc)
                 return exc
-            self._conns.append(conn)
+            self._keep(conn)
             self.batches += 1
             self.records += len(batch)
             self._settle(batch, fenced, None)
             if self._on_batch is not None:
                 self._on_batch(len(batch), time.perf_counter() - began)
             return None
+
+    def _keep(self, conn: asyncpg.Connection) -> None:
+        if _usable(conn):
+            self._conns.append(conn)
+
+    def _kept(self) -> asyncpg.Connection | None:
+        """A kept connection still open, else None (then the pool gives a fresh one).
+
+        A kept connection whose session died while idle (a failover, a restart)
+        was taken back by the pool: it is dropped here, never used.
+        """
+        while self._conns:
+            conn = self._conns.pop()
+            if _usable(conn):
+                return conn
+        return None
+
+    def _discard_kept(self) -> None:
+        while self._conns:
+            discard(self._conns.pop())
 
     async def _release(self, conn: asyncpg.Connection) -> None:
         with contextlib.suppress(*RETRYABLE):
@@ -419,6 +431,15 @@ class GroupCommitWriter:
             [n for n, _, _ in outcomes],
             running,
         ]
+
+
+def _usable(conn: asyncpg.Connection) -> bool:
+    """Still ours and open: not closed, not released back to the pool (after which
+    even ``is_closed()`` raises)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 _encode = msgspec.json.encode
