@@ -95,6 +95,7 @@ def _failure(request: web.Request, failed: _Failed) -> web.Response:
         response = error_response(failed.status, failed.code, failed.message,
                                   headers=headers)
     else:
+        sentence = failed.message[:1].upper() + failed.message[1:]
         page = (
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -103,7 +104,7 @@ def _failure(request: web.Request, failed: _Failed) -> web.Response:
             "margin: 3rem auto; padding: 0 1rem\">"
             "<h1>Sign-in failed</h1>"
             f"<p id=\"oidc-error\" role=\"alert\" data-code=\"{html.escape(failed.code)}\">"
-            f"{html.escape(failed.message)}</p>"
+            f"{html.escape(sentence)}.</p>"
             f"<p><small>{failed.status} · {html.escape(failed.code)}</small></p>"
             "<p><a href=\"/login\">Back to the log-in page</a></p>"
             "</body></html>"
