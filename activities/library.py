@@ -17,6 +17,7 @@ from activities.files import (
     move_file,
     rename_file,
 )
+from activities.instancelog import write_log
 from activities.jsonquery import query_json
 from activities.mail import send_email
 from activities.mapping import map_published_data
@@ -63,6 +64,7 @@ LIBRARY: list[ActivityType] = [
     # notification
     send_email,
     send_syslog,
+    write_log,
 ]
 
 __all__ = ["LIBRARY"]

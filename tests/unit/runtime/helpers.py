@@ -14,6 +14,7 @@ from actors.memory import MemoryLauncher, MemoryStore, MemoryVariables
 from actors.store import EventSink, InstancePlan, RecordedRun, RuntimeEvent
 from orch.document import load, parse_parameters
 from orch.sdk import ActivityError, Context, Inputs, NoData, Published, Registry, activity
+from orch.sdk.context import LogSink
 
 # -- test activities ------------------------------------------------------------
 
@@ -218,7 +219,9 @@ class Harness:
         runbooks: dict[str, Any] | None = None,
         variables: dict[str, str] | None = None,
         options: RuntimeOptions | None = None,
+        log_sink: LogSink | None = None,
     ) -> None:
+        self.log_sink = log_sink
         self.compiled = load(document, REGISTRY)
         self.store = MemoryStore()
         self.events = Events()
@@ -254,6 +257,7 @@ class Harness:
                 launcher=launcher,
                 variables=self.variables,
                 options=self.options,
+                log_sink=self.log_sink,
             )
             return await self.actor.run()
 
