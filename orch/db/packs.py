@@ -5,10 +5,17 @@ of its activity types. Runbook servers report the packs they loaded, with
 versions and qualified type names (``servers.packs``, ``pack_versions``,
 ``activity_types``); a server claims only jobs whose version's
 ``runbook_versions.activity_types`` it has (capability matching).
+
+Interpreters are capabilities too: a server reports ``interpreter:NAME`` for
+each of python3, bash, sh and pwsh it finds on its PATH, and a version needs
+``interpreter:NAME`` for each ``run_script`` (enabled, with a literal
+``interpreter``) it holds. The claim matches both the same way, so a job
+whose runbook needs pwsh waits on servers without it, and says so.
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
 import uuid
 from collections.abc import Iterable, Sequence
@@ -74,6 +81,19 @@ class PackRow(msgspec.Struct, kw_only=True):
     servers_up: list[str]
 
 
+INTERPRETERS = ("python3", "bash", "sh", "pwsh")
+"""What ``core:run_script`` can run (its ``interpreter`` property)."""
+INTERPRETER = "interpreter:"
+RUN_SCRIPT = "core:run_script"
+
+
+def interpreters_here() -> list[str]:
+    """``interpreter:NAME`` for each interpreter on this machine's PATH (python3: always,
+    run_script falls back to the Python running orch)."""
+    return [f"{INTERPRETER}{name}" for name in INTERPRETERS
+            if name == "python3" or shutil.which(name) is not None]  # fmt: skip
+
+
 class ServerReport(msgspec.Struct, kw_only=True, frozen=True):
     packs: list[str]
     versions: dict[str, str]
@@ -84,8 +104,8 @@ def server_report(registry: Registry) -> ServerReport:
     """What a runbook server reports: its packs, their versions, its qualified types."""
     packs = sorted(registry.packs())
     versions = {p: registry.versions[p][1] for p in packs if p in registry.versions}
-    return ServerReport(packs=packs, versions=versions,
-                        types=sorted(t.qualified_name for t in registry))  # fmt: skip
+    types = sorted([*(t.qualified_name for t in registry), *interpreters_here()])
+    return ServerReport(packs=packs, versions=versions, types=types)
 
 
 async def report_packs(conn: asyncpg.Connection, server: str, report: ServerReport) -> None:
@@ -93,8 +113,17 @@ async def report_packs(conn: asyncpg.Connection, server: str, report: ServerRepo
 
 
 def types_used(compiled: CompiledRunbook) -> list[str]:
-    """The qualified activity types a runbook version needs (capability matching)."""
-    return sorted({a.type.qualified_name for a in compiled.activities.values()})
+    """The qualified activity types a runbook version needs (capability matching), and the
+    interpreters its enabled run_script activities name."""
+    needed = {a.type.qualified_name for a in compiled.activities.values()}
+    for a in compiled.activities.values():
+        if a.type.qualified_name != RUN_SCRIPT or not compiled.runbook.activities[a.index].enabled:
+            continue
+        tree = a.properties.get("interpreter")
+        name = "bash" if tree is None else tree.literal_value()
+        if isinstance(name, str) and name in INTERPRETERS:
+            needed.add(f"{INTERPRETER}{name}")
+    return sorted(needed)
 
 
 async def register_pack(

@@ -245,8 +245,12 @@ reasons AS (
            WHEN v.activity_types IS NOT NULL AND EXISTS (SELECT 1 FROM srv s WHERE s.alive)
                 AND NOT EXISTS (SELECT 1 FROM srv s
                                  WHERE s.alive AND v.activity_types <@ s.types) THEN
+               -- interpreters (run_script's 'interpreter:NAME') are named as such
                (SELECT CASE WHEN count(*) = 0
                             THEN 'no available runbook server has every activity type it uses'
+                            WHEN bool_and(m.t LIKE 'interpreter:%') THEN
+                                format('no available runbook server has interpreter %s',
+                                       string_agg(substr(m.t, 13), ', ' ORDER BY m.t))
                             ELSE format('no available runbook server has pack %s (activity '
                                         'types %s)',
                                         string_agg(DISTINCT split_part(m.t, ':', 1), ', '),
