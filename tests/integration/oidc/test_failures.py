@@ -28,8 +28,8 @@ from tests.integration.oidc.provider import (
 async def _answer(http: aiohttp.ClientSession, url: str,
                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
     async with http.get(url, allow_redirects=False, headers=headers) as resp:
-        assert "Set-Cookie" not in resp.headers or "orch_session=" not in \
-            resp.headers.getone("Set-Cookie", ""), "a failed sign-in set a session"
+        assert not any("orch_session=" in h for h in resp.headers.getall("Set-Cookie", [])), \
+            "a failed sign-in set a session"
         body = await resp.json(content_type=None)
         return resp.status, body
 
@@ -69,6 +69,18 @@ async def test_forged_state_and_missing_attempt_are_refused(gateway: Gateway) ->
     async with aiohttp.ClientSession() as stranger:
         status, body = await _answer(stranger, callback)
     assert (status, body["error"]["code"]) == (400, "oidc-attempt")
+    await _no_session(gateway, http)
+
+
+async def test_an_answer_naming_another_issuer_is_refused(gateway: Gateway) -> None:
+    http = gateway.browser()
+    authorize = await start(http, gateway.url)
+    callback = await log_in_at_provider(http, authorize, "alice")
+    iss = query_of(callback)["iss"]  # RFC 9207: the provider names itself
+    assert iss == gateway.settings.oidc_issuer
+    mixed_up = callback.replace("iss=", "iss=https%3A%2F%2Fother-idp.example%2F&was=")
+    status, body = await _answer(http, mixed_up)
+    assert (status, body["error"]["code"]) == (400, "oidc-issuer")
     await _no_session(gateway, http)
 
 
