@@ -10,6 +10,7 @@ import click
 import msgspec
 
 from orch.cli.main import cli
+from orch.cli.output import handle_errors
 from orch.config import Settings
 from orch.logging import configure as configure_logging
 
@@ -25,6 +26,7 @@ def db() -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Data folder (default: ORCH_DATA_DIR or ./.orch).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
 def migrate(database_url: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Apply pending migrations (idempotent; safe when several processes start at once)."""
     configure_logging()

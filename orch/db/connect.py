@@ -7,7 +7,9 @@ bytes straight through where it already has them (``Raw``).
 
 from __future__ import annotations
 
+import os
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import msgspec
@@ -15,7 +17,8 @@ import msgspec
 from orch.config import Settings
 from orch.db.embedded import EmbeddedPostgres
 
-__all__ = ["connect", "create_pool", "init_connection", "resolve_dsn"]
+__all__ = ["CONNECT_TIMEOUT", "connect", "create_pool", "init_connection", "resolve_dsn",
+           "session_options"]
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -59,17 +62,46 @@ async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]
     return pg.dsn, pg
 
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds for opening a session — for the whole host list of a multi-host URL
+(asyncpg's ``timeout``): a host that does not answer at all costs this much."""
+
+
+def session_options(dsn: str, kw: dict[str, Any]) -> dict[str, Any]:
+    """``kw`` plus what orch needs of every session it opens.
+
+    A writable session: orch writes on every connection, so unless the URL (or
+    ``PGTARGETSESSIONATTRS``, or the caller) says otherwise a multi-host URL
+    picks the host that is read-write — after a failover, the promoted
+    standby. PostgreSQL 14+ reports the setting at start-up, so this costs no
+    round trip. And a bounded connect (``CONNECT_TIMEOUT``), never a hang.
+    """
+    out = dict(kw)
+    query = parse_qs(urlsplit(dsn).query) if "://" in dsn else {}
+    if ("target_session_attrs" not in out and "target_session_attrs" not in query
+            and not os.environ.get("PGTARGETSESSIONATTRS")):
+        out["target_session_attrs"] = "read-write"
+    out.setdefault("timeout", CONNECT_TIMEOUT)
+    return out
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 4, **kw: Any) -> asyncpg.Pool:
-    """A pool with our codecs; ``kw`` goes to ``asyncpg.create_pool``."""
+    """A pool with our codecs; ``kw`` goes to ``asyncpg.create_pool``.
+
+    ``dsn`` may name several hosts (``postgresql://u@h1:5432,h2:5432/orch``):
+    every new session goes to whichever is writable (``session_options``),
+    so the pool follows a failover as its broken connections are replaced.
+    """
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection, **kw
+        dsn, min_size=min_size, max_size=max_size, init=init_connection,
+        **session_options(dsn, kw),
     )
     assert pool is not None
     return pool
 
 
 async def connect(dsn: str, **kw: Any) -> asyncpg.Connection:
-    """One connection with our codecs (listeners, migrations, scripts)."""
-    conn = await asyncpg.connect(dsn, **kw)
+    """One connection with our codecs (listeners, migrations, scripts); see ``create_pool``."""
+    conn = await asyncpg.connect(dsn, **session_options(dsn, kw))
     await init_connection(conn)
     return conn

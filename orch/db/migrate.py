@@ -15,10 +15,11 @@ import asyncpg
 import msgspec
 
 from orch.db.connect import connect
+from orch.errors import OrchError
 from orch.logging import get_logger
 from orch.sql import Q
 
-__all__ = ["Migration", "migrate", "migrations", "schema_version"]
+__all__ = ["Migration", "MigrationRefused", "migrate", "migrations", "schema_version"]
 
 log = get_logger(__name__)
 
@@ -47,10 +48,34 @@ def migrations() -> list[Migration]:
     return out
 
 
-async def migrate(dsn: str | asyncpg.Connection) -> int:
-    """Apply pending migrations; return the schema version now in place."""
-    conn = await connect(dsn) if isinstance(dsn, str) else dsn
+class MigrationRefused(OrchError):
+    """Migrations run on the primary only."""
+
+
+STANDBY = ("the database server is a standby in recovery (pg_is_in_recovery() is true) and "
+           "cannot be migrated: run migrations against the primary, e.g. a multi-host URL "
+           "with target_session_attrs=read-write")
+
+
+async def _connect_primary(dsn: str) -> asyncpg.Connection:
     try:
+        return await connect(dsn)  # a writable session (see orch.db.connect.session_options)
+    except asyncpg.TargetServerAttributeNotMatched as exc:
+        raise MigrationRefused(
+            f"no host of the database URL is a writable primary ({exc}); {STANDBY}"
+        ) from exc
+
+
+async def migrate(dsn: str | asyncpg.Connection) -> int:
+    """Apply pending migrations; return the schema version now in place.
+
+    Refused (``MigrationRefused``, nothing changed) on a standby: its sessions
+    are read-only and a migration would fail half-way through its first DDL.
+    """
+    conn = await _connect_primary(dsn) if isinstance(dsn, str) else dsn
+    try:
+        if await conn.fetchval(Q.migrate_in_recovery):
+            raise MigrationRefused(STANDBY)
         await conn.execute(Q.migrate_lock)
         try:
             await conn.execute(Q.migrate_create_table)

@@ -55,6 +55,7 @@ from orch.db.services import pg_services
 from orch.db.store import PgStore, load_plan
 from orch.db.variables import PgVariables
 from orch.db.writer import RETRYABLE, GroupCommitWriter, OwnershipLost
+from orch.errors import OrchError
 from orch.logging import get_logger
 from orch.metrics import ServerMetrics, metrics_listener
 from orch.sdk.registry import Registry, default_registry
@@ -63,7 +64,7 @@ from orch.server.monitors import MonitorTriggers
 from orch.server.notifier import Notifier
 from orch.sql import Q
 
-__all__ = ["RunbookServer"]
+__all__ = ["PoolTooSmall", "RunbookServer", "pool_need"]
 
 log = get_logger(__name__)
 
@@ -145,11 +146,17 @@ class RunbookServer:
             self.pool = self._pool_arg  # type: ignore[assignment]
         pool = self.pool
         assert pool is not None
+        if not own_pool:
+            _reserve(pool, self)
         try:
             await self._serve(pool, ready)
         finally:
             if own_pool:
                 await pool.close()
+            else:
+                left = [e for e in _SHARED.pop(id(pool), []) if e[0] is not self]
+                if left:
+                    _SHARED[id(pool)] = left
 
     # -- the serving body ---------------------------------------------------------------
 
@@ -699,6 +706,41 @@ class RunbookServer:
             self._maintenance = False
             self._orphans.set()
             self._wake.set()
+
+
+class PoolTooSmall(OrchError):
+    """The pool handed to the runbook server has too few connections for it."""
+
+
+_SHARED: dict[int, list[tuple[RunbookServer, int]]] = {}
+"""The servers running on each shared pool (by ``id``), with the connections each needs."""
+
+
+def pool_need(settings: Settings) -> int:
+    """Connections a server needs of a shared pool: the listener's, the group
+    commit's kept ones (``commit_inflight``), one for everything else."""
+    return settings.commit_inflight + 2
+
+
+def _reserve(pool: asyncpg.Pool, server: RunbookServer) -> None:
+    """Count this server against ``pool``, or refuse it: servers sharing a pool too
+    small for all of them starve each other's claims and commits (nothing fails,
+    everything waits)."""
+    settings, name = server.settings, server.name
+    need = pool_need(settings)
+    others = _SHARED.get(id(pool), [])
+    total = need + sum(n for _, n in others)
+    if pool.get_max_size() < total:
+        sharing = (f"; servers already on this pool: {', '.join(o.name for o, _ in others)}"
+                   if others else "")
+        raise PoolTooSmall(
+            f"runbook server {name!r}: the pool it was given has max_size "
+            f"{pool.get_max_size()}, it needs {total} (per server: 1 for the listener, "
+            f"commit_inflight={settings.commit_inflight} kept by the group commit, 1 for "
+            f"claims, heartbeats and reads{sharing}); give it a larger pool, a pool of its "
+            "own, or a DSN (it then sizes its own pool)")
+    _SHARED[id(pool)] = [*others, (server, need)]
+
 
 def _job_timer(compiled: Any, plan: InstancePlan, actor: Any) -> asyncio.TimerHandle | None:
     """The runbook's ``job_timeout_seconds``: stop the instance (failed, ``timeout``) then.

@@ -1,5 +1,9 @@
 -- Queries of the migration runner (orch/db/migrate.py).
 
+-- name: migrate_in_recovery
+-- no parameters; true on a standby (migrations refuse to run there)
+SELECT pg_is_in_recovery()
+
 -- name: migrate_lock
 -- no parameters; session lock so concurrent `orch db migrate` runs queue up
 SELECT pg_advisory_lock(1869771620)
