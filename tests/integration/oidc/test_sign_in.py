@@ -187,3 +187,31 @@ async def test_the_label_is_configurable(gateway: Gateway) -> None:
     async with aiohttp.ClientSession() as http:
         status, body = await _get(http, f"{gateway.url}/api/v1/session/methods")
     assert status == 200 and body["oidc"]["label"] == "Example SSO"
+
+
+async def test_a_token_made_by_a_signed_in_user_acts_with_its_groups_until_disabled(
+        gateway: Gateway) -> None:
+    await _check_in(gateway, "Restart web", "/Ops")
+    alice = await gateway.sign_in("alice")
+    status, grant = await gateway.admin_call("POST", "/api/v1/grants", {
+        "principal": "group:ops", "target": "/Ops", "rights": ["view"]})
+    assert status == 201, grant
+    status, me = await _get(alice, f"{gateway.url}/api/v1/me")
+    async with alice.post(f"{gateway.url}/api/v1/tokens", json={"name": "script"},
+                          headers={"X-CSRF-Token": me["csrf_token"]}) as resp:
+        assert resp.status == 201, await resp.text()
+        token = (await resp.json())["token"]
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as script:
+        status, me = await _get(script, f"{gateway.url}/api/v1/me")
+        assert status == 200 and me["auth"] == "token"
+        assert sorted(me["groups"]) == ["everyone", "ops"]
+        status, listed = await _get(script, f"{gateway.url}/api/v1/runbooks")
+        assert [r["name"] for r in listed["items"]] == ["Restart web"]
+
+        status, body = await gateway.admin_call("PATCH", "/api/v1/users/alice",
+                                                {"disabled": True})
+        assert status == 200, body
+        status, _ = await _get(script, f"{gateway.url}/api/v1/me")
+        assert status == 401
+    status, _ = await _get(alice, f"{gateway.url}/api/v1/me")
+    assert status == 401
