@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import orch.cli.transfer
+import orch.cli.transfer as _transfer  # noqa: F401 - registers `runbook export|import`
 from tests.integration.gateway.conftest import Api
 from tests.integration.importers.test_sco_cli import orch
 from tests.integration.importers.test_sco_import import FIXTURES, snapshot
