@@ -7,7 +7,7 @@ import { makeRights } from "./rights.js";
 import { loginView } from "./views/login.js";
 import { runbooksView } from "./views/runbooks.js";
 import { runbookView } from "./views/runbook.js";
-import { designerView } from "./views/designer.js";
+import { designerView, newRunbookView } from "./views/designer.js";
 import { jobsView } from "./views/jobs.js";
 import { jobView } from "./views/job.js";
 import { instanceView } from "./views/instance.js";
@@ -18,6 +18,7 @@ import { approvalsView } from "./views/approvals.js";
 const ROUTES = [
   [/^\/login$/, loginView, null],
   [/^\/(?:runbooks)?$/, runbooksView, "runbooks"],
+  [/^\/runbooks\/new$/, newRunbookView, "runbooks"],
   [/^\/runbooks\/([0-9a-f-]{36})$/, runbookView, "runbooks"],
   [/^\/runbooks\/([0-9a-f-]{36})\/design$/, designerView, "runbooks"],
   [/^\/jobs$/, jobsView, "jobs"],

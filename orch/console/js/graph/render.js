@@ -3,6 +3,7 @@
 // colours and the links that were followed are highlighted.
 import { h, s, uid } from "../dom.js";
 import { BOX_H, BOX_W, layout } from "./layout.js";
+import { allPositioned, storedLayout } from "./positions.js";
 
 const OPS = {
   equals: "equals", not_equals: "not equals", contains: "contains", not_contains: "does not contain",
@@ -78,7 +79,8 @@ const CHAR_PX = 6.2;
 export function drawGraph(doc, { runs = null, onSelect = null, selected = null } = {}) {
   // Labels sit just before their target box, where links into a rank are spread
   // apart; the gap between ranks grows to fit the longest one.
-  const g = layout(doc, {
+  // Where the designer (or an SCO import) placed every box, the graph keeps its places.
+  const g = allPositioned(doc) ? storedLayout(doc) : layout(doc, {
     gapBefore: (link) => Math.round(Math.min(linkLabel(link).length, LABEL_CHARS) * CHAR_PX) + 48,
   });
   const summary = runs ? runSummary(runs) : null;

@@ -106,7 +106,9 @@ export async function runbooksView(ctx) {
   ctx.onCleanup(() => clearTimeout(timer));
 
   ctx.main.append(
-    h("h1", null, folder === "/" ? "Runbooks" : `Runbooks in ${folder}`),
+    h("div", { class: "title-row" },
+      h("h1", null, folder === "/" ? "Runbooks" : `Runbooks in ${folder}`),
+      ctx.rights.can("design", folder) ? h("a", { class: "button-link", id: "new-runbook", href: `/runbooks/new?folder=${encodeURIComponent(folder)}` }, "New runbook") : null),
     h("div", { class: "browse" },
       h("nav", { class: "folders", "aria-label": "Folders" }, h("h2", null, "Folders"), h("ul", { class: "tree" }, branch("/"))),
       h("section", { class: "runbooks", "aria-label": "Runbooks" },
