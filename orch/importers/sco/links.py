@@ -75,6 +75,10 @@ def _entry(entry: dict[str, str], source_guid: str, rb: _Runbook, source: str,
         return None
     guid, sco_field = m.group(1).upper(), m.group(2)
     value = entry.get("Value", "")
+    if "`d.T.~" in value:
+        warn(f"a condition compares with {value!r}, a subscription: orch compares link "
+             "conditions with literal text, so it was kept as written (compare in a "
+             "compare_values activity instead)")  # fmt: skip
     if guid != source_guid:
         warn(f"a condition tests {data!r}, which is not published by the link's source "
              f"{rb.names[source]!r}; orch tests the source's data only: it was left out")
