@@ -33,6 +33,7 @@ async def test_design_check_out_edit_validate_check_in_diff_undo_restore(
     await page.get_by_role("link", name="Design", exact=True).click()
     await expect(page.get_by_role("heading", name=re.compile("^Design: Hello"))).to_be_visible()
     await expect(page.locator(".holder")).to_contain_text("Not checked out")
+    await page.get_by_role("tab", name="JSON").click()  # the JSON view is the second tab
     editor = page.get_by_role("textbox", name="Document (JSON)")
     await expect(editor).to_have_attribute("readonly", "")
 
@@ -54,7 +55,8 @@ async def test_design_check_out_edit_validate_check_in_diff_undo_restore(
     await expect(fault).to_contain_text(f"Line {line}, column {column}")
     await expect(fault).to_contain_text("run_programm")
     await expect(page.locator(".validation")).to_contain_text("1 fault")
-    await fault.get_by_role("button").click()
+    await expect(fault.get_by_role("button", name="Activity greet")).to_be_visible()
+    await fault.get_by_role("button", name=re.compile("^Line")).click()
     caret = await editor.evaluate("e => e.value.slice(0, e.selectionStart).split('\\n').length")
     assert caret == line
 
@@ -74,7 +76,9 @@ async def test_design_check_out_edit_validate_check_in_diff_undo_restore(
     await editor.fill(fixed)
     await expect(page.locator(".validation")).to_contain_text("Valid")
     await expect(page.locator("ol.faults li")).to_have_count(0)
-    await expect(page.locator('.design-graph [data-activity="shout"]')).to_be_visible()
+    await page.get_by_role("tab", name="Canvas").click()
+    await expect(page.locator('svg.canvas [data-activity="shout"]')).to_be_visible()
+    await page.get_by_role("tab", name="JSON").click()
 
     if SHOTS:
         await editor.fill(fixed.replace('"contains"', '"contain"'))
@@ -141,6 +145,7 @@ async def test_someone_elses_check_out_is_shown_and_read_only(page: Any, console
     await log_in(page)
     await page.goto(f"/runbooks/{branching_id}/design")
     await expect(page.locator(".holder")).to_contain_text("Checked out by bob since")
+    await page.get_by_role("tab", name="JSON").click()
     await expect(page.get_by_role("textbox", name="Document (JSON)")).to_have_attribute(
         "readonly", "")
     await expect(page.get_by_role("button", name="Check out")).to_have_count(0)

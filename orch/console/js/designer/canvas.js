@@ -141,7 +141,7 @@ export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove })
       const label = linkLabel(link);
       const problems = faults.links.get(index) || [];
       const selected = sel && sel.kind === "link" && sel.index === index;
-      const text = `Link from ${link.from} to ${link.to}${link.name ? ` (${link.name})` : ""}${label ? `: ${label}` : ""}${link.enabled === false ? " (disabled)" : ""}${problems.length ? `. Fault: ${problems.join("; ")}` : ""}`;
+      const text = `Link ${link.from} → ${link.to}${link.name ? ` (${link.name})` : ""}${label ? `: ${label}` : ""}${link.enabled === false ? " (disabled)" : ""}${problems.length ? `. Fault: ${problems.join("; ")}` : ""}`;
       const g = s("g", {
         class: ["link-g", selected && "selected", problems.length && "has-fault", link.enabled === false && "disabled"],
         tabindex: 0, role: "button", "aria-label": text, "aria-pressed": selected ? "true" : "false",
