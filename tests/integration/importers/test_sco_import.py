@@ -216,3 +216,32 @@ async def test_the_route_is_in_the_openapi_document(api: Api) -> None:
                                        "warnings"}  # fmt: skip
     for code in ("400", "403", "413", "415", "422"):
         assert code in op["responses"]
+
+
+async def test_reimport_keeps_an_enabled_runbook_enabled_and_disables_one_needing_review(
+    api: Api,
+) -> None:
+    placeholder = export().replace(b'<ObjectTypeName datatype="string">Run Program',
+                                   b'<ObjectTypeName datatype="string">Get Alert')  # fmt: skip
+    status, first = await post(api, placeholder)
+    assert status == 200, first
+    child = first["runbooks"][1]
+    assert (child["enabled"], child["activities"][1]["placeholder"]) == (False, True)
+    # the SCO author replaces the activity: the new version runs, but the runbook stays
+    # disabled until someone enables it (orch never enables what a person disabled)
+    status, second = await post(api, export())
+    assert status == 200, second
+    assert (second["runbooks"][1]["action"], second["runbooks"][1]["enabled"]) == (
+        "updated", False)
+    status, body = await api.request("POST", f"/api/v1/runbooks/{child['id']}/enable")
+    assert (status, body["disabled"]) == (200, False), body
+    status, third = await post(api, export())
+    assert (third["runbooks"][1]["action"], third["runbooks"][1]["enabled"]) == (
+        "unchanged", True)
+    # a new version that needs review again disables it
+    status, fourth = await post(api, placeholder)
+    assert (fourth["runbooks"][1]["action"], fourth["runbooks"][1]["enabled"]) == (
+        "updated", False)
+    disabled = await api.pool.fetchval(
+        "SELECT disabled_at IS NOT NULL FROM runbooks WHERE id = $1::uuid", child["id"])
+    assert disabled is True
