@@ -47,6 +47,7 @@ class ActivitySpec:
         "id",
         "input_error",
         "is_junction",
+        "keyed",
         "literal_inputs",
         "loop_delay",
         "loop_max",
@@ -87,6 +88,9 @@ class ActivitySpec:
         self.separator = ca.flatten.separator if ca.flatten is not None else None
         self.past = ca.past_junction
         """Activities its templates reference past a junction (all their runs' values)."""
+        self.keyed = False
+        """Its runs need their place in the instance (``runs.run_order``): it or an
+        activity below it is referenced past a junction or linked into a junction."""
         self.loops = ca.loop is not None
         self.until = ca.loop_until if ca.loop is not None else ()
         self.loop_delay = ca.loop.delay_seconds if ca.loop is not None else 0.0
@@ -120,6 +124,14 @@ class Blueprint:
         self.returns = frozenset(r.name for r in compiled.returns)
         self.collect: frozenset[str] = frozenset().union(*(s.past for s in self.specs))
         """Activities whose final runs an instance keeps (referenced past a junction)."""
+        ordered = set(self.collect)
+        for spec in self.specs:
+            if spec.is_junction:
+                ordered.update(link.source for link in compiled.activities[spec.id].incoming)
+        for aid in list(ordered):
+            ordered.update(compiled.activities[aid].upstream)
+        for aid in ordered:
+            self.specs[self.index[aid]].keyed = True
 
 
 _cache: OrderedDict[int, Blueprint] = OrderedDict()

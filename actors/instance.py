@@ -60,6 +60,7 @@ from actors.runs import (
     fmt_time,
     join_items,
     order_key,
+    run_order,
 )
 from actors.store import (
     ChildLauncher,
@@ -705,8 +706,7 @@ class InstanceActor:
             ended,
             returned,
             trig.sources,
-            trig,
-            spec.position,
+            run_order(trig) if spec.keyed else (),
         )
         if self._ends_with(spec):
             # Nothing else is running or can start: the instance ends with
@@ -792,7 +792,7 @@ class InstanceActor:
             self._warning = True
         if run.items:
             self.latest[run.activity] = run.items[0]
-        if run.activity in self._collect:
+        if self._collect and run.activity in self._collect:
             self._data.finals.setdefault(run.activity, []).append(run)
 
     def _set_returned(self, run: Run) -> None:
@@ -834,8 +834,7 @@ class InstanceActor:
             last.ended_at or last.started_at,
             last.returned_data,
             trig.sources,
-            trig,
-            spec.position,
+            run_order(trig) if spec.keyed else (),
         )
         self._by_id[run.run_id] = run
         return run, last.attempt

@@ -52,9 +52,7 @@ class Run:
         "ended",
         "error",
         "items",
-        "k",
-        "link",
-        "parent",
+        "order",
         "returned",
         "run_id",
         "sources",
@@ -74,11 +72,9 @@ class Run:
         ended: datetime,
         returned: dict[str, str] | None,
         sources: list[tuple[Run, int]] | None,
-        trigger: Trigger | None = None,
-        position: int = 0,
+        order: tuple[int, ...] = (),
     ) -> None:
-        """``trigger``: what started it (its place in the instance, see
-        :func:`order_key`); ``position``: the activity's, for a junction."""
+        """``order``: its place in the instance (see :func:`run_order`)."""
         self.activity = activity
         self.run_id = run_id
         self.attempt = attempt
@@ -91,28 +87,25 @@ class Run:
         self.returned = returned
         self.sources = sources
         """Junction with ``return_data_from``: the arrival its item k republishes."""
-        self.parent: Run | None = None
-        self.link = -3
-        self.k = 0
-        if trigger is not None:
-            self.link = trigger.link
-            if trigger.link == JUNCTION_LINK:
-                self.k = position  # fires once: its place needs no parent
-            else:
-                self.parent = trigger.parent
-                self.k = trigger.item
+        self.order = order
+
+
+def run_order(trigger: Trigger) -> tuple[int, ...]:
+    """The place of the run ``trigger`` starts, the same whatever order runs ended in:
+    the (link, item) of every trigger on the chain that led to it, from the top (a
+    junction, which fires once per instance, is a root of its own). Sorting the
+    runs of one activity by it gives item order across a fan-out. Computed only
+    for the activities that need it (``ActivitySpec.keyed``): long chains elsewhere
+    pay nothing."""
+    if trigger.link == JUNCTION_LINK:
+        return (JUNCTION_LINK, 0)
+    parent = trigger.parent
+    base = parent.order if parent is not None else ()
+    return (*base, trigger.link, trigger.item)
 
 
 def order_key(run: Run) -> tuple[int, ...]:
-    """The run's place in the instance, the same whatever order runs ended in: the
-    (link, item) of every trigger on the chain that started it, from the top.
-    Sorting the runs of one activity by it gives item order across a fan-out."""
-    parts: list[tuple[int, int]] = []
-    r: Run | None = run
-    while r is not None:
-        parts.append((r.link, r.k))
-        r = r.parent
-    return tuple(x for part in reversed(parts) for x in part)
+    return run.order
 
 
 class Trigger:
@@ -162,18 +155,17 @@ class RunScope:
     """Values for one run's templates: its path's bindings; past a junction, all the
     runs of the activity (orch/document/README.md); else the instance's latest."""
 
-    __slots__ = ("bindings", "data", "past", "separator")
+    __slots__ = ("bindings", "data", "spec")
 
     def __init__(self, data: InstanceData, bindings: Bindings, spec: ActivitySpec) -> None:
         self.data = data
         self.bindings = bindings
-        self.past = spec.past
-        self.separator = spec.separator
+        self.spec = spec
 
     def value(self, activity: str, field: str) -> str:
         item = self.bindings.get(activity)
         if item is None:
-            if activity in self.past:
+            if activity in self.spec.past:
                 return self._past_value(activity, field)
             item = self.data.latest.get(activity)
             if item is None:
@@ -182,8 +174,9 @@ class RunScope:
 
     def _past_value(self, activity: str, field: str) -> str:
         items = self.data.past_items(activity)
-        if self.separator is not None:
-            return self.separator.join(item.get(field, "") for item in items)
+        separator = self.spec.separator
+        if separator is not None:
+            return separator.join(item.get(field, "") for item in items)
         if len(items) == 1:
             return items[0][field]
         if not items:
