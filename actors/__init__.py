@@ -20,7 +20,7 @@ Semantics decided here (DESIGN.md leaves them open):
   (``spec.past``, decided at check-in by ``orch.document.reach``) means all
   of its final runs, which the junction waited for: joined with the
   referencing activity's ``flatten`` separator over every item in *item
-  order* (``runs.order_key``: the (link, item) chain that started each run,
+  order* (``runs.run_order``: the (link, item) chain that started each run,
   so the order runs ended in does not matter), or — without flatten, where
   check-in proved there is at most one — its single item. Any other
   reference off the path (branches merging into one activity without a
@@ -28,7 +28,7 @@ Semantics decided here (DESIGN.md leaves them open):
 - ``flatten`` collapses the items of the run that triggers it: one run per
   triggering run (so per lineage above that fan-out).
 - A junction with ``return_data_from`` publishes the items that arrived from
-  that activity in item order (``order_key``, not arrival order); its item
+  that activity in item order (``run_order``, not arrival order); its item
   *k* keeps the bindings of the arrival it republishes, so downstream runs
   see that branch's lineage.
 - ``loop.until`` is tested on every item of an attempt (on the common fields
