@@ -188,7 +188,7 @@ class LdapClient:
         """An open, bound connection; raises LDAPException (unreachable) or _BindRefused."""
         conn = Connection(server, user=user, password=password, auto_bind=False,
                           receive_timeout=self._receive_timeout, read_only=True,
-                          raise_exceptions=False)
+                          raise_exceptions=False, auto_referrals=False)
         conn.open(read_server_info=False)
         if self.config.starttls and not conn.start_tls(read_server_info=False):
             conn.unbind()

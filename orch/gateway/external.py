@@ -61,6 +61,8 @@ log = get_logger("orch.gateway.external")
 
 DIRECTORY = web.AppKey("directory", Directory)
 REFRESHER = web.AppKey("directory_refresher", Refresher)
+_GROUPS_STORED = web.AppKey("directory_groups_stored", dict)
+"""Source name → the group list last stored (a source returns the same list while cached)."""
 
 
 class ServiceUnavailable(HttpError):
@@ -78,6 +80,7 @@ def install_directory(app: web.Application, pool: asyncpg.Pool,
     directory = directory if directory is not None else Directory.from_settings(app[SETTINGS])
     app[DIRECTORY] = directory
     app[REFRESHER] = Refresher(pool, directory)
+    app[_GROUPS_STORED] = {}
 
     async def _close(app: web.Application) -> AsyncIterator[None]:
         yield
@@ -197,5 +200,7 @@ async def known_directory_groups(request: web.Request) -> None:
             log.warning("directory groups not listed", directory=source.description,
                         reason=exc.reason)
             continue
-        if names:
+        stored = request.app[_GROUPS_STORED]
+        if names and stored.get(source.name) is not names:
             await request.app[POOL].execute(Q.directory_groups_ensure, names, source.name)
+            stored[source.name] = names

@@ -241,6 +241,9 @@ async def start_session(
         await conn.execute(Q.session_purge_expired)
         if identity is not None:
             user_id = await record_sign_in(conn, identity, remote)
+            if await conn.fetchval(Q.directory_user_disabled, user_id):
+                raise Forbidden(f"user {identity.name!r} is disabled in orch",
+                                code="user-disabled")
         if user_id is None:
             raise ValueError("start_session needs an identity or a user id")
         await conn.execute(Q.session_create, uuid.uuid4(), _secret_hash(secret),

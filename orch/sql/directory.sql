@@ -92,3 +92,7 @@ SELECT u.id::text AS user_id,
   FROM users u
   LEFT JOIN external_identities e ON e.user_id = u.id
  WHERE u.id = $1::uuid AND NOT u.disabled;
+
+-- name: directory_user_disabled
+-- $1: user id; disabled in orch (PATCH /users): no directory sign-in either
+SELECT disabled FROM users WHERE id = $1::uuid;

@@ -185,3 +185,20 @@ async def test_starttls_and_ldaps_with_the_test_ca(ldap_gateway, directory: Slap
     assert status == 503 and body["error"]["code"] == "directory-unavailable"
     assert directory.ldaps_url in body["error"]["message"]
     assert "CERTIFICATE_VERIFY_FAILED" in body["error"]["message"]
+
+
+async def test_a_directory_user_disabled_in_orch_stays_out(ldap_gateway, directory: Slapd) -> None:
+    gw = await ldap_gateway(directory)
+    status, _, session = await gw.login("alice", PASSWORDS["alice"])
+    assert status == 200 and session is not None
+    token = await gw.token_of(session)
+    status, _ = await gw.request("PATCH", "/api/v1/users/alice", json_body={"disabled": True})
+    assert status == 200
+    assert (await gw.request("GET", "/api/v1/me", token=token))[0] == 401
+    assert (await gw.request("GET", "/api/v1/me", session=session))[0] == 401
+    for typed in ("alice", "ALICE"):  # the directory matches names case-insensitively
+        status, body, _ = await gw.login(typed, PASSWORDS["alice"])
+        assert status in (401, 403) and body["error"]["code"] in (
+            "bad-credentials", "user-disabled"), body
+    assert await gw.pool.fetchval("SELECT count(*) FROM sessions s JOIN users u "
+                                  "ON u.id = s.user_id WHERE u.name = 'alice'") == 0
