@@ -41,11 +41,24 @@ async def test_branching(number: int | None, size: str, path: str) -> None:
 async def test_fanout_joins_live_branches_and_skips_the_dead_one() -> None:
     h, outcome = await run(example("fanout"), {"Names": "alpha beta gamma"})
     assert outcome.status == "success"
-    assert outcome.returned_data == {"Shouted": "ALPHA! BETA! GAMMA!", "Count": "3"}
+    assert outcome.returned_data == {
+        "Shouted": "ALPHA! BETA! GAMMA!",
+        "Count": "3",
+        "Numbered": "1: alpha 2: beta 3: gamma",
+    }
     ran = [r.activity for r in h.runs()]
     assert ran.count("shout") == 3 and ran.count("number") == 3
     assert "nobody" not in ran
     assert ran.count("join") == 1 and ran.count("done") == 1
+
+
+async def test_scripts_and_bodies_are_used_as_written() -> None:
+    _, outcome = await run(example("scripts"), {"Hosts": "a b c d"})
+    assert outcome.status == "success"
+    assert outcome.returned_data == {
+        "Report": "4 hosts (big) for Scripts as written",
+        "Body": '{"hosts": "a b c d", "tags": ["a", ["b"]], "meta": {"by": "Scripts as written"}}',
+    }
 
 
 async def test_parent_publishes_what_the_child_returned() -> None:
