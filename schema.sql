@@ -399,14 +399,24 @@ DECLARE
     v_free uuid[];      -- runbooks with queued jobs and no assignment (folder assignments)
     v_mine uuid[];      -- runbooks with an assignment that p_server may run now
     v_types text[];     -- the activity types p_server has (null: no row, not checked)
+    v_queued boolean;   -- some job is queued
+    v_own boolean;      -- some runbook has an assignment of its own
+    v_limited boolean;  -- some runbook has max_concurrent_jobs
 BEGIN
+    -- One statement for everything the common case needs to know (each
+    -- PL/pgSQL statement is an executor start-up on the claim's path); the
+    -- asynchronous commit is set here too (harmless when nothing is claimed).
+    SELECT EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued'),
+           (SELECT s.activity_types FROM servers s WHERE s.name = p_server),
+           EXISTS (SELECT 1 FROM folder_servers),
+           EXISTS (SELECT 1 FROM runbook_servers),
+           EXISTS (SELECT 1 FROM runbooks r WHERE r.max_concurrent_jobs > 0),
+           set_config('synchronous_commit', 'off', true) IS NOT NULL
+      INTO v_queued, v_types, v_folders, v_own, v_limited;
     -- Nothing queued (a slot freed, a poll): answer at once, skipping the rest.
-    IF NOT EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued') THEN
+    IF NOT v_queued THEN
         RETURN;
     END IF;
-    PERFORM set_config('synchronous_commit', 'off', true);
-    v_types := (SELECT s.activity_types FROM servers s WHERE s.name = p_server);
-    v_folders := EXISTS (SELECT 1 FROM folder_servers);
     IF v_folders THEN
         -- A job queued after this statement's snapshot is in neither array:
         -- it waits for the next round (its NOTIFY wakes one) rather than
@@ -431,6 +441,9 @@ BEGIN
                                AND s.heartbeat_at > now() - make_interval(secs => p_timeout)
                                AND s.running < s.capacity))
           INTO v_free, v_mine;
+    ELSIF NOT v_own THEN
+        v_assigned := '{}';  -- no assignment anywhere: any server, no query
+        v_mine := '{}';
     ELSE
         SELECT ARRAY(SELECT DISTINCT a.runbook_id FROM runbook_servers a),
                ARRAY(SELECT mine.runbook_id FROM runbook_servers mine
@@ -445,13 +458,15 @@ BEGIN
                                AND s.running < s.capacity))
           INTO v_assigned, v_mine;
     END IF;
-    PERFORM pg_advisory_xact_lock(1869771619, l.key)
-       FROM (SELECT DISTINCT hashtext(r.id::text) AS key
-               FROM runbooks r
-              WHERE r.max_concurrent_jobs > 0
-                AND EXISTS (SELECT 1 FROM jobs q
-                             WHERE q.runbook_id = r.id AND q.status = 'queued')
-              ORDER BY 1) l;
+    IF v_limited THEN
+        PERFORM pg_advisory_xact_lock(1869771619, l.key)
+           FROM (SELECT DISTINCT hashtext(r.id::text) AS key
+                   FROM runbooks r
+                  WHERE r.max_concurrent_jobs > 0
+                    AND EXISTS (SELECT 1 FROM jobs q
+                                 WHERE q.runbook_id = r.id AND q.status = 'queued')
+                  ORDER BY 1) l;
+    END IF;
     RETURN QUERY
     WITH candidates AS (
         SELECT j.id, j.runbook_id, j.priority, j.created_at, r.max_concurrent_jobs AS max_jobs

@@ -14,6 +14,7 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 from _common import (
     Waker,
@@ -48,6 +49,8 @@ async def main(jobs: int) -> dict[str, object]:
             runbook = await check_in(pool, DOC)
             async with server_process(dsn, f"bench-pickup-{uuid.uuid4().hex[:6]}"):
                 latencies: list[float] = []
+                to_claim: list[float] = []  # commit → the claim's clock_timestamp() (its UPDATE)
+                to_start: list[float] = []  # that → the first activity's start
                 async with pool.acquire() as conn, pool.acquire() as watch, Waker(watch) as waker:
                     for _ in range(jobs):
                         job = await create_job(conn, runbook=runbook, parameters={},
@@ -56,19 +59,25 @@ async def main(jobs: int) -> dict[str, object]:
                         jid = uuid.UUID(job.id)
 
                         async def started(jid: uuid.UUID = jid) -> object:
-                            return await watch.fetchval(
-                                "SELECT a.started_at FROM jobs j JOIN activity_runs a"
+                            return await watch.fetchrow(
+                                "SELECT a.started_at, j.started_at AS claimed FROM jobs j"
+                                " JOIN activity_runs a"
                                 " ON a.instance_id = j.instance_id AND a.activity = 'start'"
                                 " WHERE j.id = $1 AND j.status = 'success'", jid)
 
-                        at = await waker.until(started, timeout=60, quiet=0.01)
+                        row: Any = await waker.until(started, timeout=60, quiet=0.01)
+                        at, claimed = row["started_at"], row["claimed"]
                         latencies.append((at.timestamp() - committed) * 1000)
+                        to_claim.append((claimed.timestamp() - committed) * 1000)
+                        to_start.append((at - claimed).total_seconds() * 1000)
         finally:
             await pool.close()
     return {
         "workload": "pickup",
         "p50_ms": round(median(latencies), 3),
         "p99_ms": round(percentile(latencies, 99), 3),
+        "commit_to_claim_p50_ms": round(median(to_claim), 3),
+        "claim_to_start_p50_ms": round(median(to_start), 3),
         "n": len(latencies),
         **pg_settings,
     }

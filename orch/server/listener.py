@@ -38,6 +38,8 @@ class Listener:
         self.on_connect = on_connect
         self.connected = asyncio.Event()
         self.backend_pid: int | None = None
+        self.conn: asyncpg.Connection | None = None
+        """The listening session while connected: the claimer's too (no pool round trips)."""
 
     async def run(self) -> None:
         """Listen forever (until cancelled), reconnecting with back-off."""
@@ -59,6 +61,7 @@ class Listener:
             for channel in CHANNELS:
                 await conn.add_listener(channel, self._callback)
             self.backend_pid = conn.get_server_pid()
+            self.conn = conn
             self.connected.set()
             self.on_connect()
             await lost.wait()
@@ -66,6 +69,7 @@ class Listener:
         finally:
             self.connected.clear()
             self.backend_pid = None
+            self.conn = None
             # Nothing here may raise: an error would replace a CancelledError in
             # flight (shutdown), run() would take it for a lost connection and
             # go on, and the server would wait for this task forever. (After a

@@ -335,17 +335,26 @@ class RunbookServer:
                 return
             want = min(free, s.claim_batch)
             began = time.perf_counter()
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(
-                    Q.claim_jobs, self.name, want, len(self._running), s.server_timeout_seconds
-                )
+            args = (Q.claim_jobs, self.name, want, len(self._running), s.server_timeout_seconds)
+            listening = self.listener.conn if self.listener is not None else None
+            if listening is not None:
+                # The listener's session claims: the notification that woke us
+                # came in on it, and it needs no pool acquire nor release
+                # (whose reset is a round trip) around the claim.
+                rows = await listening.fetch(*args)
                 self.metrics.claimed(time.perf_counter() - began, len(rows))
-                # Before the pool's reset at release (its Python and its round
-                # trip): the instances run up to their first write (pickup latency).
                 for row in rows:
                     self._start_claimed(row)
-                if rows:
-                    await asyncio.sleep(0)
+            else:
+                async with self.pool.acquire() as conn:
+                    rows = await conn.fetch(*args)
+                    self.metrics.claimed(time.perf_counter() - began, len(rows))
+                    # Before the pool's reset at release (its Python and its round
+                    # trip): the instances run up to their first write (pickup latency).
+                    for row in rows:
+                        self._start_claimed(row)
+                    if rows:
+                        await asyncio.sleep(0)
             if len(rows) < want:
                 self._reasons.set()  # what is left may be waiting for a reason
                 return
@@ -357,8 +366,13 @@ class RunbookServer:
         if free <= 0:
             return
         want = min(free, s.claim_batch)
-        async with self.pool.acquire() as conn:
-            rows = await conn.fetch(Q.claim_instances, self.name, want, s.server_timeout_seconds)
+        args = (Q.claim_instances, self.name, want, s.server_timeout_seconds)
+        listening = self.listener.conn if self.listener is not None else None
+        if listening is not None:
+            rows = await listening.fetch(*args)  # the claimer's session (see _claim_jobs)
+        else:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(*args)
         if len(rows) == want:
             self._orphans.set()  # maybe more: look again at once, not at the next poll
             self._wake.set()

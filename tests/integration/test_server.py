@@ -321,3 +321,43 @@ async def test_server_survives_losing_its_connections(dsn: str, pool: asyncpg.Po
         done = await wait_job(pool, second.id, timeout=20)
         assert srv.running_count == 0
     assert done.status == "success"
+
+
+async def test_the_listener_session_claims_without_a_pool_connection(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    """The notification's own session claims jobs and takes instances over (issue 21):
+    no pool acquire, no reset round trip on the pickup path. With every other
+    connection of the server's pool held here, a job is still claimed; it finishes
+    once they are given back."""
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("ListenerClaim", [start(), compare("a")]))
+    async with running_server(dsn, poll_seconds=30) as srv:
+        assert srv.pool is not None and srv.listener is not None
+
+        async def listening() -> bool:
+            return srv.listener is not None and srv.listener.conn is not None
+
+        await eventually(listening)
+        held: list[asyncpg.Connection] = []
+        try:
+            while True:  # every connection the server's pool can still give
+                try:
+                    held.append(await srv.pool.acquire(timeout=0.5))
+                except TimeoutError:
+                    break
+            async with pool.acquire() as conn:
+                job = await start_job(conn, rb)
+
+            async def claimed() -> bool:
+                async with pool.acquire() as conn:
+                    return await conn.fetchval(
+                        "SELECT claimed_by FROM jobs WHERE id = $1",
+                        uuid.UUID(job.id)) == srv.name
+
+            await eventually(claimed, timeout=10)
+        finally:
+            for conn in held:
+                await srv.pool.release(conn)
+        done = await wait_job(pool, job.id, timeout=10)
+    assert done.status == "success"
