@@ -200,7 +200,8 @@ export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove })
       node.addEventListener("keydown", (ev) => boxKey(ev, a.id));
       nodeLayer.append(node);
     }
-    viewport.append(linkLayer, nodeLayer);
+    // boxes first: Tab reaches the activities in document order, then the links
+    viewport.append(nodeLayer, linkLayer);
     if (focusKey) {
       const [kind, key] = [focusKey.slice(0, 1), focusKey.slice(2)];
       const again = kind === "a" ? viewport.querySelector(`[data-activity="${CSS.escape(key)}"]`) : viewport.querySelector(`[data-link="${CSS.escape(key)}"]`);

@@ -138,7 +138,7 @@ export function linkPanel({ draft, index, fieldsOf, operators, onDelete, faults 
   const problems = faults || [];
   panel.append(
     h("h2", { id: "panel-h" }, title),
-    problems.length ? h("ul", { class: "panel-faults", role: "alert" }, problems.map((m) => h("li", null, m))) : null,
+    h("ul", { class: "panel-faults", role: "alert", hidden: !problems.length }, problems.map((m) => h("li", null, m))),
     fields === null ? h("p", { class: "muted small" }, `The fields ${link.from} publishes are not known yet (fix its faults first); type the field's name.`) : null,
     h("div", { class: "field" }, h("label", { for: nameId }, "Link name"), name),
     h("fieldset", { class: "sub follow" }, h("legend", null, "Follow the link"), radios, includeBox),

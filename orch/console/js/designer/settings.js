@@ -57,7 +57,7 @@ export function settingsPanel({ draft, runbookSchema, catalog, isNew, faults }) 
   const problems = faults || [];
   return h("div", { class: "panel settings-panel" },
     h("h2", { id: "panel-h" }, "Runbook settings"),
-    problems.length ? h("ul", { class: "panel-faults", role: "alert" }, problems.map((m) => h("li", null, m))) : null,
+    h("ul", { class: "panel-faults", role: "alert", hidden: !problems.length }, problems.map((m) => h("li", null, m))),
     h("div", { class: "field" }, h("label", { for: nameId }, "Runbook name"), name,
       isNew ? null : h("p", { class: "hint" }, "Renaming or moving a runbook is done from its folder.")),
     h("p", { class: "muted small" }, `Folder: ${doc.folder || "/"}`),

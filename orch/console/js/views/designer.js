@@ -321,10 +321,19 @@ export async function designerView(ctx, fresh = null) {
 
   // -- the side panel ----------------------------------------------------------------------
   function drawSide(force = true) {
-    // Never rebuild under the author's cursor: a form redraws itself as it is edited.
-    if (!force && side.contains(document.activeElement)) return;
     const sel = draft.selection;
     const targets = faultTargets();
+    // Never rebuild under the author's cursor (a form redraws itself as it is edited):
+    // only its list of faults is brought up to date.
+    if (!force && side.contains(document.activeElement)) {
+      const list = side.querySelector(".panel-faults");
+      if (!list) return;
+      const mine = sel && sel.kind === "activity" ? targets.activities.get(sel.id)
+        : sel && sel.kind === "link" ? targets.links.get(sel.index) : targets.runbook;
+      list.replaceChildren(...(mine || []).map((m) => h("li", null, m)));
+      list.hidden = !(mine || []).length;
+      return;
+    }
     let panel;
     if (sel && sel.kind === "activity" && draft.activity(sel.id)) {
       panel = activityPanel({
