@@ -132,11 +132,13 @@ export class Draft {
   }
 }
 
-const REF = /\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+// A `{` starts a reference only at the exact shape `{id.Field}` and not when it is
+// the second of an escape `{{` (orch/document/README.md "Expressions"): `{{old.F}` is text.
+const REF = /(?<!\{)((?:\{\{)*)\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Rewrite `{old.Field}` references to `{new.Field}` in every string of a value. */
 export function renameRefs(value, from, to) {
-  if (typeof value === "string") return value.replace(REF, (m, id, field) => (id === from ? `{${to}.${field}}` : m));
+  if (typeof value === "string") return value.replace(REF, (m, esc, id, field) => (id === from ? `${esc}{${to}.${field}}` : m));
   if (Array.isArray(value)) return value.map((v) => renameRefs(v, from, to));
   if (value && typeof value === "object") {
     const out = {};
