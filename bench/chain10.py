@@ -5,9 +5,13 @@ from its claim (instance start) to its outcome (both recorded by the server);
 ``job_p50_ms`` is from the job's insert to its end (pickup included).
 Throughput: ``--concurrent`` jobs committed at once; durable activity results
 per second from the first activity start to the last activity end, with the
-CPU time the server and PostgreSQL spent per result. Prints one JSON line.
+CPU time the server and PostgreSQL spent per result. ``--floor``: before each
+sequential instance, ten durable INSERT + COMMIT on a bare table in the same
+database (floor.py's ``chain10_ms``, interleaved: the ratio is of the same
+moments); after the run, orch's step statement (``write_run``) ten in a row
+against the same bare commits. Prints one JSON line.
 
-    python bench/chain10.py [--sequential 200] [--concurrent 1000]
+    python bench/chain10.py [--sequential 200] [--concurrent 1000] [--floor]
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+import msgspec
 from _common import (
     FINAL,
     Waker,
@@ -36,6 +44,7 @@ from _common import (
 )
 
 from orch.db.jobs import create_job
+from orch.sql import Q
 
 STEPS = 10
 DOC = {
@@ -50,7 +59,48 @@ DOC = {
 }
 
 
-async def main(sequential: int, concurrent: int) -> dict[str, Any]:
+FLOOR_SETUP = """
+CREATE TABLE IF NOT EXISTS bench_floor_rows (id bigserial PRIMARY KEY, run uuid NOT NULL,
+                                             status text NOT NULL, data jsonb NOT NULL,
+                                             at timestamptz NOT NULL)
+"""
+FLOOR_INSERT = ("INSERT INTO bench_floor_rows (run, status, data, at)"
+                " VALUES ($1, 'success', '{}', now())")
+
+
+async def floor_chain(conn: asyncpg.Connection) -> float:
+    """Ten durable INSERT + COMMIT in a row (floor.py's chain10_ms), in ms."""
+    began = time.perf_counter()
+    for _ in range(STEPS):
+        await conn.execute(FLOOR_INSERT, uuid.uuid4())
+    return (time.perf_counter() - began) * 1000
+
+
+async def step_statements(conn: asyncpg.Connection, runbook: Any, rounds: int) -> list[float]:
+    """Ten of orch's step statements in a row (``write_run``: the run row, its two
+    events, the fencing lock), ms per ten — the SQL share of a chain10 step, with
+    no Python, measured with the runbook server stopped."""
+    job = await create_job(conn, runbook=runbook, parameters={}, created_by=None)
+    instance = str(uuid.uuid4())
+    await conn.execute("INSERT INTO instances (id, job_id, server, epoch, status)"
+                       " VALUES ($1, $2, 'bench-floor', 1, 'running')",
+                       uuid.UUID(instance), uuid.UUID(job.id))
+    await conn.execute("UPDATE jobs SET status = 'running', instance_id = $2 WHERE id = $1",
+                       uuid.UUID(job.id), uuid.UUID(instance))
+    out = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        for i in range(STEPS):
+            now = datetime.now(UTC)
+            fenced = await conn.fetchval(
+                Q.write_run, "bench-floor", instance, 1, str(uuid.uuid4()), f"c{i + 1}", None,
+                0, 1, "success", msgspec.Raw(b"[]"), b"", now, now, None, 0, 1, None)
+            assert not fenced
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
+async def main(sequential: int, concurrent: int, floor: bool = False) -> dict[str, Any]:
     async with database() as dsn:
         pg_settings = await settings_of(dsn)
         pool = await create_pool(dsn, min_size=2, max_size=2)
@@ -59,7 +109,12 @@ async def main(sequential: int, concurrent: int) -> dict[str, Any]:
             par_rb = await check_in(pool, DOC)
             async with server_process(dsn, f"bench-chain-{uuid.uuid4().hex[:6]}") as proc, \
                     pool.acquire() as conn, pool.acquire() as watch, Waker(watch) as waker:
+                if floor:
+                    await conn.execute(FLOOR_SETUP)
+                floors: list[float] = []
                 for _ in range(sequential):
+                    if floor:  # interleaved: the floor at the same moment as each instance
+                        floors.append(await floor_chain(conn))
                     job = await create_job(conn, runbook=seq_rb, parameters={},
                                            created_by=None)
                     jid = uuid.UUID(job.id)
@@ -90,9 +145,26 @@ async def main(sequential: int, concurrent: int) -> dict[str, Any]:
                     " FROM jobs j JOIN activity_runs a ON a.instance_id = j.instance_id"
                     " WHERE j.runbook_id = $1", uuid.UUID(par_rb.id))
                 assert span["bad"] == 0 and span["n"] == concurrent * STEPS
+            steps: list[float] = []
+            bare: list[float] = []
+            if floor:  # the server stopped: orch's step statement against the bare commit
+                async with pool.acquire() as conn:
+                    for _ in range(max(10, sequential // 10)):
+                        steps.extend(await step_statements(conn, seq_rb, 1))
+                        bare.append(await floor_chain(conn))
         finally:
             await pool.close()
     n = span["n"]
+    extra: dict[str, Any] = {}
+    if floor:
+        pairs = [lat / f for lat, f in zip(latencies, floors, strict=False)]
+        extra = {
+            "floor_chain10_p50_ms": round(median(floors), 3),
+            "latency_vs_floor": round(median(latencies) / median(floors), 2),
+            "latency_vs_floor_paired_p50": round(median(pairs), 2),
+            "step_statements_chain10_p50_ms": round(median(steps), 3),
+            "step_statements_vs_floor": round(median(steps) / median(bare), 2),
+        }
     return {
         "workload": "chain10",
         "latency_p50_ms": round(median(latencies), 3),
@@ -103,6 +175,7 @@ async def main(sequential: int, concurrent: int) -> dict[str, Any]:
         "postgres_cpu_us_per_step": round(pg_cpu / n * 1e6, 1),
         "n": len(latencies),
         "concurrent": concurrent,
+        **extra,
         **pg_settings,
     }
 
@@ -111,5 +184,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=200)
     parser.add_argument("--concurrent", type=int, default=1000)
+    parser.add_argument("--floor", action="store_true",
+                        help="interleave floor.py's ten durable commits with the sequential "
+                             "instances (latency_vs_floor), and time orch's step statement "
+                             "against them once the server has stopped")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.sequential, args.concurrent))))
+    print(json.dumps(asyncio.run(main(args.sequential, args.concurrent, args.floor))))

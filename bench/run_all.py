@@ -38,14 +38,18 @@ WORKLOADS: dict[str, list[str]] = {
     "concurrency": ["concurrency.py", "--instances", "10000", "--wait", "45", "--pickups", "200"],
     "scaleout": ["scaleout.py", "--jobs", "3000", "--servers", "3"],
     "growth": ["growth.py", "--sizes", "100,1000,10000", "--finished", "2000"],
+    # orch against the floor and the peers in one run (issue 21's ratios)
+    "compare": ["compare.py"],
+    "live": ["live.py", "--clients", "100", "--instances", "1000"],
 }
+TIMEOUT = {"compare": 1800}
 REPEATED = ("floor", "pickup", "chain10", "fanout50")
 
 
 def run(name: str) -> dict[str, Any]:
     began = time.monotonic()
     proc = subprocess.run([sys.executable, *WORKLOADS[name]], cwd=HERE, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=TIMEOUT.get(name, 600))
     took = round(time.monotonic() - began, 1)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -120,6 +124,26 @@ def summary(r: dict[str, Any]) -> tuple[str, str]:
                 f"round of {db['finished_jobs']:,} jobs {db['mb_after_jobs']} MiB, after each "
                 f"purge {db['mb_after_purge']} MiB (empty {db['mb_history_empty']} MiB)",
                 "report")
+    if w == "compare":
+        ratios, met = r["ratios"], r["met"]
+
+        def cell(name: str, bound: str) -> str:
+            verdict = {True: "met", False: "not met", None: "n/a"}[met[name]]
+            return f"{name} {ratios[name]} ({bound}: {verdict})"
+
+        peers = ", ".join(f"{k}: {'ran' if ok else r[k].get('error', 'failed')}"
+                          for k, ok in r["peers"].items())
+        return ("; ".join([cell("pickup_p50_vs_graphile", "≤ 1"),
+                           cell("pickup_p99_vs_graphile", "≤ 1"),
+                           cell("chain10_p50_vs_floor", "≤ 1.3"),
+                           cell("throughput_vs_graphile", "≥ 20")])
+                + f"; peers {peers}; load {r['load_before']} → {r['load_after']}",
+                "issue 21's ratios")
+    if w == "live":
+        return (f"{r['clients']} clients, {r['events_per_client']:,} events each: delay "
+                f"(commit → written to every socket, by the gateway) p50 "
+                f"{_ms(r['delay_p50_ms'])}, p99 {_ms(r['delay_p99_ms'])}, "
+                f"{r['within_100ms_pct']} % within 100 ms", "p99 ≤ 100 ms")
     return json.dumps(r), ""
 
 
