@@ -202,3 +202,16 @@ async def test_a_directory_user_disabled_in_orch_stays_out(ldap_gateway, directo
             "bad-credentials", "user-disabled"), body
     assert await gw.pool.fetchval("SELECT count(*) FROM sessions s JOIN users u "
                                   "ON u.id = s.user_id WHERE u.name = 'alice'") == 0
+
+
+async def test_the_directory_wins_over_a_local_user_of_the_same_name(
+    ldap_gateway, directory: Slapd
+) -> None:
+    gw = await ldap_gateway(directory)
+    status, local = await gw.request("POST", "/api/v1/users",
+                                     json_body={"name": "alice", "password": "local-password"})
+    assert status == 201
+    status, _, _ = await gw.login("alice", "local-password")
+    assert status == 401
+    status, me, _ = await gw.login("alice", PASSWORDS["alice"])
+    assert status == 200 and me["user_id"] == local["id"] and me["directory"] is not None

@@ -8,8 +8,11 @@ import pytest
 from orch.config import Settings
 from orch.directory import Directory, ExternalIdentity, PasswordSource, is_due
 from orch.directory.ldap import (
+    AD_CAPABILITY,
     AD_GROUP_FILTER,
     DEFAULT_GROUP_FILTER,
+    LdapClient,
+    LdapConfig,
     LdapSource,
     group_filter,
     is_disabled,
@@ -120,3 +123,36 @@ async def test_directory_from_settings() -> None:
     with pytest.raises(ValueError, match="added twice"):
         directory.add(source)
     await directory.close()
+
+
+class _RecordingClient(LdapClient):
+    """The client's group logic over canned search answers (no Active Directory here:
+    the real-server tests run on OpenLDAP, whose root DSE never says AD)."""
+
+    def __init__(self, root_dse: dict[str, object], answers: dict[str, list[str]]) -> None:
+        super().__init__(LdapConfig(urls=("ldap://dc1",), group_base="dc=corp"))
+        self.root_dse, self.answers, self.filters = root_dse, answers, []
+
+    def _search(self, conn, base, flt, attributes, scope=None, size_limit=0):  # type: ignore[no-untyped-def, override]
+        if base == "":
+            return [("", self.root_dse)]
+        self.filters.append(flt)
+        return [(dn, {"cn": [dn.split(",")[0][3:]]}) for dn in self.answers.get(flt, [])]
+
+
+def test_active_directory_uses_one_in_chain_search() -> None:
+    flt = "(member:1.2.840.113556.1.4.1941:=cn=u,dc=corp)"
+    client = _RecordingClient({"supportedCapabilities": [AD_CAPABILITY]},
+                              {flt: ["cn=ops,dc=corp", "cn=all-staff,dc=corp"]})
+    assert client._groups(None, "cn=u,dc=corp") == ["all-staff", "ops"]  # type: ignore[arg-type]
+    assert client.filters == [flt] and client.server_kind == "Active Directory"
+
+
+def test_other_servers_walk_nested_groups_level_by_level() -> None:
+    level1 = group_filter(DEFAULT_GROUP_FILTER, ["cn=u,dc=corp"])
+    level2 = group_filter(DEFAULT_GROUP_FILTER, ["cn=devs,dc=corp"])
+    level3 = group_filter(DEFAULT_GROUP_FILTER, ["cn=eng,dc=corp"])
+    client = _RecordingClient({}, {level1: ["cn=devs,dc=corp"], level2: ["cn=eng,dc=corp"],
+                                   level3: ["cn=devs,dc=corp"]})  # a cycle back to devs
+    assert client._groups(None, "cn=u,dc=corp") == ["devs", "eng"]  # type: ignore[arg-type]
+    assert client.filters == [level1, level2, level3] and client.server_kind == "LDAP"
