@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from orch.api.base import Request, Response, encode
 from orch.api.errors import ErrorBody, ErrorDetail, Fault
-from orch.api.health import Health
+from orch.api.health import Health, Readiness
 from orch.api.jobs import (
     FINISHED_JOB_STATUSES,
     ActivityRun,
@@ -50,6 +50,7 @@ __all__ = [
     "ListJobsQuery",
     "ListRunbooksQuery",
     "Operation",
+    "Readiness",
     "Request",
     "Response",
     "RunStatus",

@@ -21,6 +21,7 @@ from orch.cli.output import handle_errors, run
 from orch.config import Settings
 from orch.errors import ConfigError
 from orch.gateway import make_app
+from orch.gateway.availability import STARTUP, Startup
 from orch.logging import configure as configure_logging
 from orch.logging import get_logger
 
@@ -32,10 +33,19 @@ DEFAULT_PORT = 8080
 
 @asynccontextmanager
 async def serve_gateway(
-    settings: Settings, pool: asyncpg.Pool, host: str, port: int
+    settings: Settings, pool: asyncpg.Pool, host: str, port: int,
+    *, startup: Startup | None = None,
 ) -> AsyncIterator[str]:
-    """Serve the gateway until the block exits; yields its base URL (with the real port)."""
-    runner = web.AppRunner(make_app(settings, pool), access_log=None, handle_signals=False)
+    """Serve the gateway until the block exits; yields its base URL (with the real port).
+
+    ``startup``: what the caller still has to do before the gateway may serve
+    (``orch up``: the admin, the runbook server); until then it answers 503
+    ``starting`` (``orch.gateway.availability``).
+    """
+    app = make_app(settings, pool)
+    if startup is not None:
+        app[STARTUP] = startup
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -30,8 +30,12 @@ from orch.logging import get_logger
 
 if TYPE_CHECKING:
     from orch.db.bootstrap import Credentials
+    from orch.gateway.availability import Startup
 
 log = get_logger("orch.cli.up")
+
+BOOTSTRAP = "the admin user and token"
+RUNBOOK_SERVER = "the runbook server"
 
 
 def record_url(data_dir: Path, url: str) -> Path:
@@ -87,6 +91,7 @@ async def _up(settings: Settings, host: str, port: int) -> None:
     from orch.db.bootstrap import bootstrap_admin
     from orch.db.connect import create_pool, resolve_dsn
     from orch.db.migrate import migrate
+    from orch.gateway.availability import Startup
 
     stop = StopSignal()
     stop.install()
@@ -94,8 +99,13 @@ async def _up(settings: Settings, host: str, port: int) -> None:
     try:
         await migrate(dsn)
         pool = await create_pool(dsn, max_size=settings.pool_size)
+        # Ready means ready: until the admin (and ORCH_ADMIN_TOKEN's token) exist and
+        # the runbook server runs, the gateway answers 503 "starting" — a script that
+        # waited for /health never gets a 401 for a token about to exist.
+        startup = Startup()
+        startup.wait_for(BOOTSTRAP, RUNBOOK_SERVER)
         try:
-            async with serve_gateway(settings, pool, host, port) as url:
+            async with serve_gateway(settings, pool, host, port, startup=startup) as url:
                 # After the port is bound: a start that cannot listen creates no admin
                 # whose secrets nobody saw.
                 async with pool.acquire() as conn:
@@ -106,8 +116,9 @@ async def _up(settings: Settings, host: str, port: int) -> None:
                         password=os.environ.get("ORCH_ADMIN_PASSWORD") or None,
                     )
                 creds_file = record_url(settings.data_dir.resolve(), url)
+                startup.done(BOOTSTRAP)
                 await _run_server(settings, dsn, stop, url, embedded is not None, creds,
-                                  creds_file)
+                                  creds_file, startup)
         finally:
             await pool.close()
     finally:
@@ -117,7 +128,7 @@ async def _up(settings: Settings, host: str, port: int) -> None:
 
 
 async def _run_server(settings: Settings, dsn: str, stop: StopSignal, url: str, embedded: bool,
-                      creds: Credentials | None, creds_file: Path) -> None:
+                      creds: Credentials | None, creds_file: Path, startup: Startup) -> None:
     """Run the runbook server until a stop signal (or until it ends by itself, loudly)."""
     from orch.server import RunbookServer
     from orch.server.gctune import tune_gc
@@ -132,6 +143,7 @@ async def _run_server(settings: Settings, dsn: str, stop: StopSignal, url: str, 
         await asyncio.wait({ready_task, server_task, stop_task},
                            return_when=asyncio.FIRST_COMPLETED)
         if ready.is_set():
+            startup.done(RUNBOOK_SERVER)  # from now on the gateway serves
             click.echo(_banner(url, settings, embedded, creds, creds_file))
             log.info("orch up", url=url, server=settings.server_name)
         await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)

@@ -15,6 +15,7 @@ from orch.api import build, encode
 from orch.config import Settings
 from orch.directory import Directory
 from orch.gateway.auth import auth_middleware
+from orch.gateway.availability import availability_middleware, install_availability
 from orch.gateway.console import add_console_routes
 from orch.gateway.errors import error_middleware
 from orch.gateway.external import install_directory
@@ -39,10 +40,12 @@ def make_app(
     directory: Directory | None = None,
 ) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware], client_max_size=max_body_bytes
+        middlewares=[error_middleware, availability_middleware, auth_middleware],
+        client_max_size=max_body_bytes,
     )
     app[SETTINGS] = settings
     app[POOL] = pool
+    install_availability(app)  # database state, start-up gate, request deadlines
     app[REGISTRY] = registry if registry is not None else default_registry()
     install_registered_types(app)  # + types registered in the database only
     install_directory(app, pool, directory)  # LDAP/OIDC sources, from the settings by default

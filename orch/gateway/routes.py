@@ -20,6 +20,7 @@ from orch.api import (
     ListJobsQuery,
     ListRunbooksQuery,
     Operation,
+    Readiness,
     RunbookDetail,
     RunbookList,
     RunbookVersion,
@@ -43,9 +44,18 @@ _VERSION_PARAM = {"v": {"type": "integer", "minimum": 1}}
 
 ROUTES: tuple[tuple[Operation, Handler], ...] = (
     (
-        Operation("GET", "/health", "health", "Liveness: the gateway and its database",
+        Operation("GET", "/health", "health",
+                  "Liveness: 200 while serving (ok, or degraded while the database is away); "
+                  "503 while starting",
                   response=Health, alt_statuses=(503,), public=True, tags=("service",)),
         meta.health,
+    ),
+    (
+        Operation("GET", "/health/ready", "health_ready",
+                  "Readiness: 200 once the database is a reachable primary, the admin exists "
+                  "and a runbook server is up; else 503 naming what is missing",
+                  response=Readiness, alt_statuses=(503,), public=True, tags=("service",)),
+        meta.ready,
     ),
     (
         Operation("GET", f"{API}/openapi.json", "openapi", "This OpenAPI document",

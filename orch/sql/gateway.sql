@@ -27,6 +27,12 @@ SELECT u.id::text AS user_id,
 -- no parameters
 SELECT 1;
 
+-- name: api_ready
+-- $1 server timeout (seconds): the first user exists; runbook servers up with a fresh heartbeat
+SELECT EXISTS (SELECT 1 FROM users) AS bootstrapped,
+       (SELECT count(*) FROM servers
+         WHERE status = 'up' AND heartbeat_at > now() - make_interval(secs => $1)) AS servers;
+
 -- name: api_job
 -- $1: job id
 SELECT j.id::text AS id,
