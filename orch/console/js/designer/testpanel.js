@@ -121,9 +121,9 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
         const id = run.id;
         const next = await get(`/runbook-tests/${id}`, { query: { after, wait: POLL_WAIT_S }, signal });
         if (!run || run.id !== id) return;
+        run = next;
         apply(next.events);
         after = next.next;
-        run = next;
         show();
       }
     } catch (e) {
