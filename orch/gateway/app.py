@@ -21,6 +21,7 @@ from orch.gateway.errors import error_middleware
 from orch.gateway.external import install_directory
 from orch.gateway.keys import OPENAPI, POOL, PUBLIC_ROUTES, REGISTRY, SETTINGS
 from orch.gateway.live import install_live
+from orch.gateway.live.directory_watch import install_directory_watch
 from orch.gateway.metrics import install_metrics
 from orch.gateway.registered import install_registered_types
 from orch.gateway.routes import ROUTES
@@ -56,6 +57,7 @@ def make_app(
     app[PUBLIC_ROUTES] = frozenset(op.operation_id for op, _ in ROUTES if op.public)
     app[OPENAPI] = encode(build(op for op, _ in ROUTES))
     install_live(app)
+    install_directory_watch(app)  # closes the sockets of directory users who lost access
     install_metrics(app)  # GET /metrics, as ORCH_METRICS says
     install_tester(app)  # the designer's test runs (POST /api/v1/runbooks/test)
     add_console_routes(app)

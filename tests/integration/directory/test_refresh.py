@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.integration.directory.conftest import DirGateway, document
+import aiohttp
+
+from orch.gateway.live.directory_watch import DIRECTORY_WATCH
+from tests.integration.directory.conftest import ADMIN_TOKEN, DirGateway, document
 from tests.integration.directory.slapd import PASSWORDS, Slapd, free_port, people_dn
 
 WINDOW = 60.0
@@ -216,3 +219,28 @@ async def test_live_subscriptions_check_the_directory_user_again(
     frame = await alice.frame()
     assert frame["type"] == "error" and frame["error"]["code"] == "directory-user-gone", frame
     await alice.ws.close()
+
+
+async def test_open_sockets_of_a_removed_user_are_closed(
+    ldap_gateway, own_directory: Slapd
+) -> None:
+    gw = await ldap_gateway(own_directory, ldap_refresh_seconds=WINDOW)
+    watch = gw.app[DIRECTORY_WATCH]
+    assert watch.interval == WINDOW / 4
+    token, _ = await _signed_in(gw, "alice")
+    alice = await gw.socket(token)
+    await alice.subscribe(all=True)
+    admin = await gw.socket(ADMIN_TOKEN)
+    await admin.subscribe(all=True)
+    own_directory.delete(people_dn("alice"))
+    assert await watch.check_once() == 0  # within the window: the directory is not asked
+    await gw.move_clock(WINDOW + 1)
+    assert await watch.check_once() == 1
+    msg = await alice.ws.receive(timeout=15)
+    assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1008
+    assert msg.extra == "directory-user-gone"
+    assert [a["target"] for a in await gw.audit("directory user removed")] == ["user:alice"]
+    # the local admin's socket is untouched
+    assert await watch.check_once() == 0
+    assert not admin.ws.closed
+    await admin.ws.close()
