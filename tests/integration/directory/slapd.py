@@ -96,6 +96,20 @@ SEED = "\n".join([
 ])
 
 
+def require_slapd() -> None:
+    """Skip without Debian's slapd and ldap-utils (fail under CI, where .ci/run installs them)."""
+    import os
+
+    import pytest
+
+    missing = [tool for tool in (SLAPD, "ldapadd", "ldapsearch") if shutil.which(tool) is None]
+    if missing:
+        message = f"not installed: {', '.join(missing)} (apt-get install slapd ldap-utils)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -219,6 +233,7 @@ class Slapd:
 
 
 def start_slapd() -> Slapd:
+    require_slapd()
     folder = Path(tempfile.mkdtemp(prefix="orch-slapd-"))
     (folder / "db").mkdir()
     ca, cert, key = _certificates(folder)
