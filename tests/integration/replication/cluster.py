@@ -19,6 +19,7 @@ Used by ``tests/integration/replication`` and ``bench/chaos.py --failover``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -113,6 +114,28 @@ class PgNode:
                 pass
         psutil.wait_procs(procs, timeout=10)
         (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+
+    def _processes(self) -> list[psutil.Process]:
+        pid = self.postmaster_pid()
+        if pid is None:
+            return []
+        try:
+            proc = psutil.Process(pid)
+            return [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def pause(self) -> None:
+        """SIGSTOP every process of the server: it answers nothing, resets nothing
+        (a host gone without a trace, as far as clients can tell)."""
+        for p in self._processes():
+            with contextlib.suppress(psutil.Error):
+                p.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for p in self._processes():
+            with contextlib.suppress(psutil.Error):
+                p.send_signal(signal.SIGCONT)
 
     def promote(self) -> None:
         self.pair.run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "promote")
@@ -253,6 +276,7 @@ class PgPair:
 
     def close(self) -> None:
         for node in (self.a, self.b):
+            node.resume()
             try:
                 node.stop("immediate")
             except RuntimeError:
