@@ -189,7 +189,7 @@ async def test_cli_export_import_round_trip(api: Api, tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert sorted(line.split(" (")[0] for line in first.stdout.splitlines()) == [
         f"created /Examples/{name} version 1"
-        for name in ("Branching", "Child", "Fan-out", "Hello", "Parent")
+        for name in ("Branching", "Child", "Fan-out", "Hello", "Parent", "Scripts as written")
     ]
     await api.client.check_in(document("Elsewhere", "/Other"))
 
@@ -197,7 +197,10 @@ async def test_cli_export_import_round_trip(api: Api, tmp_path: Path) -> None:
     exported = await orch(api, "runbook", "export", "/Examples", str(out))
     assert exported.exit_code == 0, exported.output
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json"))
-    assert files == ["Branching.json", "Child.json", "Fan-out.json", "Hello.json", "Parent.json"]
+    assert files == [
+        "Branching.json", "Child.json", "Fan-out.json", "Hello.json", "Parent.json",
+        "Scripts as written.json",
+    ]  # fmt: skip
     hello = json.loads((out / "Hello.json").read_text())
     assert decode_document(hello) == decode_document((EXAMPLES / "hello.json").read_bytes())
     assert hello["links"] == [{"from": "start", "to": "greet"}, {"from": "greet", "to": "done"}]
