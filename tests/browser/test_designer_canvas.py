@@ -20,7 +20,8 @@ async def shot(page: Any, name: str) -> None:
     if not SHOTS:
         return
     out = ROOT / SHOTS if not os.path.isabs(SHOTS) else SHOTS
-    await page.wait_for_timeout(300)
+    await page.evaluate("document.getElementById('toast').classList.remove('show')")
+    await page.wait_for_timeout(400)  # the toast fades, the fonts settle
     await page.screenshot(path=str(out / name), full_page=False)
 
 

@@ -22,26 +22,27 @@ async def test_the_tester_runs_the_draft_on_the_canvas_with_break_points_and_ste
     await open_checked_out(page, console, "/Examples/Hello")
     canvas = page.locator("svg.canvas")
     test = page.locator(".test-panel")
+    bar = page.locator(".test-bar")  # status and commands, above the canvas
     await test.get_by_label("Parameter Name").fill("Designer")
     await test.get_by_label("Build the greeting (greet)").check()  # a break point
     await test.get_by_role("button", name="Run test").click()
 
     greet = canvas.locator('[data-activity="greet"]')
-    await expect(test.locator(".test-status")).to_contain_text("Paused before greet (break point)")
+    await expect(bar.locator(".test-status")).to_contain_text("Paused before greet (break point)")
     await expect(greet).to_have_class(re.compile(r"\bst-paused\b"))
     await expect(greet).to_contain_text("paused here")
     start = canvas.locator('[data-activity="start"]')
     await expect(start).to_have_class(re.compile(r"\bst-success\b"))
     await expect(start).to_contain_text("Name=Designer")
 
-    await test.get_by_role("button", name="Step", exact=True).click()  # run greet, pause again
-    await expect(test.locator(".test-status")).to_contain_text("Paused before done (step)")
+    await bar.get_by_role("button", name="Step", exact=True).click()  # run greet, pause again
+    await expect(bar.locator(".test-status")).to_contain_text("Paused before done (step)")
     await expect(greet).to_have_class(re.compile(r"\bst-success\b"))
     await expect(greet).to_contain_text("Output=Hello, Designer!")
     await shot(page, "designer-test.png")
 
-    await test.get_by_role("button", name="Continue").click()
-    await expect(test.locator(".test-status")).to_contain_text("Test finished: success")
+    await bar.get_by_role("button", name="Continue").click()
+    await expect(bar.locator(".test-status")).to_contain_text("Test finished: success")
     done = canvas.locator('[data-activity="done"]')
     await expect(done).to_have_class(re.compile(r"\bst-success\b"))
     await expect(test.locator("table.kv")).to_contain_text("Hello, Designer!")  # returned data
@@ -54,15 +55,15 @@ async def test_the_tester_runs_the_draft_on_the_canvas_with_break_points_and_ste
 
     # skip and stop: a new run paused before greet, skipped; then one stopped
     await test.get_by_role("button", name="Run test").click()
-    await expect(test.locator(".test-status")).to_contain_text("Paused before greet")
-    await test.get_by_role("button", name="Skip").click()
-    await expect(test.locator(".test-status")).to_contain_text("Test finished")
+    await expect(bar.locator(".test-status")).to_contain_text("Paused before greet")
+    await bar.get_by_role("button", name="Skip").click()
+    await expect(bar.locator(".test-status")).to_contain_text("Test finished")
     await expect(greet).to_have_class(re.compile(r"\bst-skipped\b"))
     await test.get_by_label("Step through (pause before every activity)").check()
     await test.get_by_role("button", name="Run test").click()
-    await expect(test.locator(".test-status")).to_contain_text("Paused before start (step)")
-    await test.get_by_role("button", name="Stop test").click()
-    await expect(test.locator(".test-status")).to_contain_text("Test finished: stopped")
+    await expect(bar.locator(".test-status")).to_contain_text("Paused before start (step)")
+    await bar.get_by_role("button", name="Stop test").click()
+    await expect(bar.locator(".test-status")).to_contain_text("Test finished: stopped")
     await test.get_by_role("button", name="Clear results").click()
     await expect(canvas.locator(".st-success, .st-skipped")).to_have_count(0)
 

@@ -29,7 +29,7 @@ function curve(a, b) {
 /** What a test run showed of an activity, as one line on its box. */
 function testLine(t) {
   if (!t) return "";
-  if (t.paused) return "⏸ paused here";
+  if (t.paused) return "paused here";
   const item = (t.published || [])[0] || {};
   const own = Object.entries(item).filter(([k]) => !["Status", "StartTime", "EndTime", "ErrorSummary", "ActivityName"].includes(k));
   const data = own.length ? ` · ${own[0][0]}=${own[0][1]}` : "";
@@ -94,7 +94,7 @@ export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove })
     const minY = Math.min(...xs.map((p) => p.y)) - 24;
     const maxX = Math.max(...xs.map((p) => p.x + BOX_W)) + 24;
     const maxY = Math.max(...xs.map((p) => p.y + BOX_H + 18)) + 24;
-    const k = Math.min(1.2, Math.max(MIN_K, Math.min(r.width / (maxX - minX), r.height / (maxY - minY))));
+    const k = Math.min(1, Math.max(MIN_K, Math.min(r.width / (maxX - minX), r.height / (maxY - minY))));
     Object.assign(view, { k, x: -minX * k + (r.width - (maxX - minX) * k) / 2, y: -minY * k });
     applyView();
   }

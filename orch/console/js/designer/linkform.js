@@ -2,7 +2,7 @@
 // success", any status, or include conditions), the exclude conditions, and a delay.
 // A condition is a published field of the link's source activity, an operator of the
 // document format, and a value.
-import { h, uid } from "../dom.js";
+import { add, h, uid } from "../dom.js";
 
 const OP_TEXT = {
   equals: "equals", not_equals: "does not equal", contains: "contains", not_contains: "does not contain",
@@ -136,7 +136,7 @@ export function linkPanel({ draft, index, fieldsOf, operators, onDelete, faults 
   }
 
   const problems = faults || [];
-  panel.append(
+  add(panel,
     h("h2", { id: "panel-h" }, title),
     h("ul", { class: "panel-faults", role: "alert", hidden: !problems.length }, problems.map((m) => h("li", null, m))),
     fields === null ? h("p", { class: "muted small" }, `The fields ${link.from} publishes are not known yet (fix its faults first); type the field's name.`) : null,

@@ -33,6 +33,8 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
     h("button", { type: "button", id: "test-skip", onclick: () => command("skip") }, "Skip"),
     h("button", { type: "button", id: "test-quit", onclick: () => command("quit") }, "Stop test"));
   const results = h("div", { class: "test-results" });
+  // status and commands sit above the canvas, where the run shows
+  const bar = h("div", { class: "test-bar", hidden: true }, status, controls);
   const errors = h("ul", { class: "panel-faults", hidden: true, role: "alert" });
 
   function parameters() {
@@ -106,6 +108,7 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
 
   function show() {
     status.textContent = statusText(run);
+    bar.hidden = !run;
     controls.hidden = !run || run.state === "finished";
     for (const b of controls.querySelectorAll("button:not(#test-quit)")) b.disabled = !run || run.state !== "paused";
     runButton.disabled = Boolean(run && run.state !== "finished");
@@ -180,7 +183,7 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
     paramsBox, breaksBox,
     h("div", { class: "check-row" }, step, h("label", { for: stepId }, "Step through (pause before every activity)")),
     h("div", { class: "actions" }, runButton, h("button", { type: "button", id: "clear-test", onclick: clearRun }, "Clear results")),
-    errors, status, controls, results);
+    errors, results);
   drawInputs();
-  return { el, refresh: drawInputs, stop: clearRun };
+  return { el, bar, refresh: drawInputs, stop: clearRun };
 }

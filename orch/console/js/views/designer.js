@@ -187,7 +187,8 @@ export async function designerView(ctx, fresh = null) {
       if (from) d.links = [...(d.links || []), { from, to: newId }];
     }, { source: "add" });
     draft.select({ kind: "activity", id: newId });
-    canvas.reveal(newId);
+    if (at) canvas.reveal(newId);
+    else canvas.fit(); // placed by the designer: show the whole runbook again
     canvas.focusActivity(newId);
     toast(from ? `Added ${newId}, linked from ${from}.` : `Added ${newId}.`);
   }
@@ -400,7 +401,7 @@ export async function designerView(ctx, fresh = null) {
   const tabCanvas = h("button", { type: "button", role: "tab", id: "tab-canvas", "aria-controls": "panel-canvas" }, "Canvas");
   const tabJson = h("button", { type: "button", role: "tab", id: "tab-json", "aria-controls": "panel-json" }, "JSON");
   const panelCanvas = h("div", { role: "tabpanel", id: "panel-canvas", "aria-labelledby": "tab-canvas", class: "design-surface" },
-    palette.el, h("section", { class: "canvas-pane", "aria-label": "Canvas" }, canvas.el), sideSet);
+    palette.el, h("section", { class: "canvas-pane", "aria-label": "Canvas" }, tester.bar, canvas.el), sideSet);
   const panelJson = h("div", { role: "tabpanel", id: "panel-json", "aria-labelledby": "tab-json", class: "json-pane" },
     h("h2", { id: "doc-h" }, h("label", { for: "document-editor" }, "Document (JSON)")), ed.el);
   function showTab(which) {
