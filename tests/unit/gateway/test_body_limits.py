@@ -136,3 +136,15 @@ def test_the_depth_check_agrees_with_a_recursive_count(value: Any, extra: int) -
         assert refused(body).code == "too-deep"
     else:
         assert decode_json(body) == value
+
+
+def test_naming_the_path_has_a_budget() -> None:
+    """A refusal's path search stops after _WALK_BUDGET values: the 400 stays, the path is $."""
+    from orch.gateway import bodies
+
+    shallow = b",".join([b"[1]"] * (bodies._WALK_BUDGET // 2 + 10))
+    deep = b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1)
+    assert refused(b"[" + shallow + b"," + deep + b"]").path == "$"
+    assert refused(b"[" + deep + b"," + shallow + b"]").path == "$[0]" + "[0]" * (MAX_DEPTH - 1)
+    big = b"[" + shallow + b", 99999999999999999999]"
+    assert refused(big).path == "$"
