@@ -11,7 +11,8 @@ expression, so wherever the input schema asks for a number, a boolean or one
 of an enum's values, text is accepted too (check-in converts literal text the
 same way and checks what it can; the editor must not flag ``"{start.Count}"``
 for an integer). Property names, required properties and the shape of lists
-and objects are checked as registered.
+and objects are checked as registered. A document may name the schema in a
+top-level ``"$schema"``, which check-in ignores.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from orch.document.model import FORMAT, Runbook
+from orch.document.model import FORMAT, SCHEMA_KEY, Runbook
 
 __all__ = ["TypeSchema", "runbook_schema"]
 
@@ -94,6 +95,9 @@ def runbook_schema(
     generated = msgspec.json.schema(Runbook)
     defs: dict[str, Any] = copy.deepcopy(generated["$defs"])
     root = defs.pop("Runbook")
+    root["properties"] = {SCHEMA_KEY: {"type": "string", "description":
+                                       "Where editors find this schema (ignored by orch)."},
+                          **root["properties"]}  # fmt: skip
     root["properties"]["format"] = {"const": FORMAT}
     activity = defs["Activity"]
     chosen = sorted(types, key=lambda t: t.qualified_name)

@@ -242,13 +242,26 @@ def join_path(folder: str, name: str) -> str:
 _decoder = msgspec.json.Decoder(Runbook)
 
 
+SCHEMA_KEY = "$schema"
+"""A top-level ``"$schema"`` (where an editor finds the JSON Schema) is accepted and
+ignored: it is not part of the runbook, so it is not kept in what is stored."""
+
+
 def decode(data: bytes | str) -> Runbook:
     """Decode JSON text into a Runbook; raises ``msgspec.ValidationError``/``DecodeError``."""
-    return _decoder.decode(data)
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError:
+        obj = msgspec.json.decode(data)
+        if isinstance(obj, dict) and SCHEMA_KEY in obj:
+            return convert(obj)
+        raise
 
 
 def convert(obj: Any) -> Runbook:
     """Convert already-parsed JSON (dicts and lists) into a Runbook."""
+    if isinstance(obj, dict) and SCHEMA_KEY in obj:
+        obj = {k: v for k, v in obj.items() if k != SCHEMA_KEY}
     return msgspec.convert(obj, Runbook)
 
 

@@ -37,9 +37,16 @@ from orch.document.checker import analyze
 from orch.document.expr import RUNBOOK_FIELDS
 from orch.document.jsonschema import TypeSchema, runbook_schema
 from orch.document.model import Runbook as RunbookDocument
-from orch.gateway.bodies import json_response, read_json, read_query
+from orch.document.model import convert as convert_document
+from orch.gateway.bodies import (
+    json_response,
+    parse_json,
+    read_bytes,
+    read_query,
+    split_validation_error,
+)
 from orch.gateway.cursor import decode_cursor, encode_cursor
-from orch.gateway.errors import NotFoundError
+from orch.gateway.errors import Invalid, NotFoundError
 from orch.gateway.keys import POOL, REGISTRY
 from orch.gateway.registered import GatewayRegistry
 from orch.sdk.declare import COMMON_FIELDS, ActivityType
@@ -186,7 +193,12 @@ def _fields(doc: RunbookDocument, types: Mapping[str, ActivityType],
 
 
 async def outline(request: web.Request) -> web.Response:
-    doc = await read_json(request, RunbookDocument)
+    data = parse_json(await read_bytes(request))
+    try:
+        doc = convert_document(data)  # as check-in decodes (a "$schema" is ignored)
+    except msgspec.ValidationError as e:
+        message, path = split_validation_error(e)
+        raise Invalid(message, path=path) from None
     analysis = analyze(doc, request.app[REGISTRY])
     fields = _fields(doc, analysis.types, analysis.junction_sources)
     upstream = _ancestors(doc)

@@ -153,6 +153,9 @@ async def test_outline_names_fields_and_upstream(api: Api) -> None:
     assert acts["odd"]["fields"] is None and acts["odd"]["known_type"] is None
     assert set(acts["lines"]["upstream"]) == {"start", "greet", "lines", "done", "odd"} - {"lines"}
 
+    named = {"$schema": "http://x/api/v1/schemas/runbook.json", **document()}
+    status, body = await api.request("POST", "/api/v1/runbooks/outline", json_body=named)
+    assert status == 200 and [a["id"] for a in body["activities"]] == ["start", "greet", "done"]
     status, body = await api.request("POST", "/api/v1/runbooks/outline",
                                      json_body={"format": "orch.runbook/1"})
     assert status == 422 and body["error"]["path"] == "$"

@@ -55,3 +55,24 @@ def test_type_rules_are_as_lenient_as_check_in() -> None:
     assert check.is_valid(doc({"items": [{"n": 1}, {"n": "{a.Status}"}]}))
     assert not check.is_valid(doc({"items": [{"m": 1}]}))  # the nested def is applied
     assert not check.is_valid(doc({"other": 1}))
+
+
+def test_a_document_may_name_its_schema() -> None:
+    from orch.document import load
+    from orch.document.model import encode
+
+    doc = json.loads((EXAMPLES / "hello.json").read_text())
+    doc = {"$schema": "http://127.0.0.1:8080/api/v1/schemas/runbook.json", **doc}
+    check = jsonschema_rs.Draft202012Validator(_schema())
+    assert check.is_valid(doc)
+    compiled = load(json.dumps(doc))
+    assert b"$schema" not in encode(compiled.runbook)  # ignored, not stored
+    assert load(doc).path == "/Examples/Hello"
+    doc["bogus"] = 1
+    import pytest
+
+    from orch.document import DocumentInvalid
+
+    with pytest.raises(DocumentInvalid) as e:
+        load(json.dumps(doc))
+    assert e.value.faults[0].path == "$.bogus"
