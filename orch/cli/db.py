@@ -45,12 +45,13 @@ def migrate(database_url: str | None, data_dir: Path | None, as_json: bool) -> N
 
 async def _migrate(settings: Settings) -> dict[str, object]:
     from orch.db.bootstrap import CREDENTIALS_FILE, bootstrap_admin
-    from orch.db.connect import connect, resolve_dsn
+    from orch.db.connect import resolve_dsn
+    from orch.db.migrate import connect_primary
     from orch.db.migrate import migrate as run_migrations
 
     dsn, embedded = await resolve_dsn(settings)
     try:
-        conn = await connect(dsn)
+        conn = await connect_primary(dsn)  # refused, in one line, on a standby
         try:
             version = await run_migrations(conn)
             creds = await bootstrap_admin(

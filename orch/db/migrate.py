@@ -19,7 +19,8 @@ from orch.errors import OrchError
 from orch.logging import get_logger
 from orch.sql import Q
 
-__all__ = ["Migration", "MigrationRefused", "migrate", "migrations", "schema_version"]
+__all__ = ["Migration", "MigrationRefused", "connect_primary", "migrate", "migrations",
+           "schema_version"]
 
 log = get_logger(__name__)
 
@@ -57,7 +58,8 @@ STANDBY = ("the database server is a standby in recovery (pg_is_in_recovery() is
            "with target_session_attrs=read-write")
 
 
-async def _connect_primary(dsn: str) -> asyncpg.Connection:
+async def connect_primary(dsn: str) -> asyncpg.Connection:
+    """A session on the writable primary, or ``MigrationRefused`` when the URL has none."""
     try:
         return await connect(dsn)  # a writable session (see orch.db.connect.session_options)
     except asyncpg.TargetServerAttributeNotMatched as exc:
@@ -72,7 +74,7 @@ async def migrate(dsn: str | asyncpg.Connection) -> int:
     Refused (``MigrationRefused``, nothing changed) on a standby: its sessions
     are read-only and a migration would fail half-way through its first DDL.
     """
-    conn = await _connect_primary(dsn) if isinstance(dsn, str) else dsn
+    conn = await connect_primary(dsn) if isinstance(dsn, str) else dsn
     try:
         if await conn.fetchval(Q.migrate_in_recovery):
             raise MigrationRefused(STANDBY)

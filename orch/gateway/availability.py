@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -40,6 +41,7 @@ __all__ = ["DB_STATE", "STARTUP", "DatabaseState", "Startup", "availability_midd
            "health", "install_availability", "ready"]
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 PROBE_TIMEOUT = 2.0
 """Seconds a health probe waits for the database."""
@@ -76,8 +78,7 @@ class DatabaseState:
     async def probe(self, app: web.Application) -> bool:
         """One round trip with a deadline; updates the state."""
         try:
-            async with asyncio.timeout(PROBE_TIMEOUT):
-                await app[POOL].fetchval(Q.api_health)
+            await within(app, app[POOL].fetchval(Q.api_health), PROBE_TIMEOUT)
         except (*RETRYABLE, *DATABASE_LOST) as exc:
             self.lost(exc if str(exc) else f"no answer within {PROBE_TIMEOUT:g} s")
             return False
@@ -104,6 +105,49 @@ class Startup:
 
 DB_STATE = web.AppKey("db_state", DatabaseState)
 STARTUP = web.AppKey("startup", Startup)
+STRAGGLERS = web.AppKey("stragglers", set)
+"""Work cancelled at its deadline that is still unwinding (owned by the app)."""
+
+
+async def within(app: web.Application, work: Coroutine[Any, Any, T], seconds: float) -> T:
+    """``await work``, or TimeoutError after ``seconds`` — without waiting for it to unwind.
+
+    A plain ``asyncio.timeout`` is not enough against a database that answers
+    nothing (a paused or vanished host): the cancelled query hands its
+    connection back to the pool, which first waits for the query's cancel
+    request — sent to that same silent server. So the work runs in a task of
+    its own; at the deadline it is cancelled and left to finish unwinding in
+    the background (the app awaits it at shutdown), and the caller answers.
+    """
+    task = asyncio.get_running_loop().create_task(work, name="gateway:deadline")
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()  # the client went away: so does its work
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    stragglers = app[STRAGGLERS]
+    stragglers.add(task)
+    task.add_done_callback(_forget(stragglers))
+    raise TimeoutError(f"no answer within {seconds:g} s")
+
+
+def _forget(stragglers: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+    def done(task: asyncio.Task[Any]) -> None:
+        stragglers.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: it was answered for already
+    return done
+
+
+async def _stop_stragglers(app: web.Application) -> None:
+    tasks = list(app[STRAGGLERS])
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=5)
 
 _HEALTH_PATHS = ("/health", "/health/ready")
 
@@ -123,8 +167,7 @@ async def availability_middleware(request: web.Request, handler: Any) -> web.Str
         return await handler(request)  # lives as long as the client wants
     seconds = app[SETTINGS].request_timeout_seconds
     try:
-        async with asyncio.timeout(seconds):
-            return await handler(request)
+        return await within(app, handler(request), seconds)
     except TimeoutError:
         log.warning("request deadline passed", method=request.method, path=request.path,
                     seconds=seconds)
@@ -163,9 +206,8 @@ async def ready(request: web.Request) -> web.Response:
     bootstrapped, servers = False, 0
     if await state.probe(app):
         try:
-            async with asyncio.timeout(PROBE_TIMEOUT):
-                row = await app[POOL].fetchrow(
-                    Q.api_ready, app[SETTINGS].server_timeout_seconds)
+            row = await within(app, app[POOL].fetchrow(
+                Q.api_ready, app[SETTINGS].server_timeout_seconds), PROBE_TIMEOUT)
             assert row is not None
             bootstrapped, servers = bool(row["bootstrapped"]), int(row["servers"])
         except (*RETRYABLE, *DATABASE_LOST) as exc:
@@ -187,3 +229,5 @@ async def ready(request: web.Request) -> web.Response:
 def install_availability(app: web.Application) -> None:
     app[DB_STATE] = DatabaseState()
     app[STARTUP] = Startup()
+    app[STRAGGLERS] = set()
+    app.on_cleanup.append(_stop_stragglers)
