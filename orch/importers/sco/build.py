@@ -293,6 +293,15 @@ class _Runbook:
             built.append(BuiltActivity(name=obj.name, sco_type=obj.type_name, id=aid,
                                        type=mapped.type, placeholder=mapped.placeholder,
                                        enabled=activities[-1].get("enabled", True)))
+        preds = {dst: {src for _, src, d in edges if d == dst} for _, _, dst in edges}
+        for doc in activities:
+            source = doc["properties"].get("return_data_from")
+            linked = preds.get(doc["id"], set())
+            if doc["type"] == "junction" and source is not None and source not in linked:
+                self.warn(f"activity {self.names[doc['id']]!r}: it returns the data of "
+                          f"{self.names[source]!r}, which is not linked into it; it now "
+                          "returns none (link it, or pick a branch linked into it)")
+                del doc["properties"]["return_data_from"]
         starts = [aid for aid in order if not self.upstream[aid]]
         for doc in activities:
             if doc["id"] in starts and doc.get("enabled") is False:

@@ -295,3 +295,27 @@ def test_objects_grouped_and_unknown_globals() -> None:
             + b"<Objects>" + policy("R", start()).encode() + b"</Objects></Folder></Folder>"
             b"</Policies></ExportData>")
     assert one(data, "/").path == "/F/R"
+
+
+def test_a_junction_returning_data_of_an_activity_not_linked_into_it_is_reported() -> None:
+    objs = [start(), activity(2, "A", "Wait", Seconds="0"), activity(3, "B", "Wait", Seconds="0"),
+            activity(4, "J", "Junction", ReturnDataFrom="{B0000000-0000-0000-0000-000000000001}")]
+    rb = one(export(policy("R", *objs, link(1, 2), link(1, 3), link(2, 4), link(3, 4))))
+    assert acts(rb)["j"]["properties"] == {}
+    assert "'Start', which is not linked into it" in "\n".join(rb.warnings)
+    load(rb.document, REGISTRY)
+
+
+def test_initialize_data_as_a_published_data_item_list() -> None:
+    items = ("&lt;Item&gt;&lt;UniqueID&gt;{C0000000-0000-0000-0000-000000000004}&lt;/UniqueID&gt;"
+             "&lt;Name&gt;Server&lt;/Name&gt;&lt;Type&gt;String&lt;/Type&gt;&lt;/Item&gt;")
+    init = ("<Object>" + fields(UniqueID="{B0000000-0000-0000-0000-000000000001}", Name="Init",
+                                ObjectTypeName="Initialize Data")
+            + f'<PublishedData datatype="string">{items}</PublishedData></Object>')
+    use = activity(2, "Use", "Run Program", ProgramPath="ping",
+                   Parameters=ref(1, "{C0000000-0000-0000-0000-000000000004}"))
+    rb = one(export(policy("R", init, use, link(1, 2))))
+    assert acts(rb)["init"]["properties"] == {"parameters": [{"name": "Server",
+                                                              "type": "string"}]}
+    assert acts(rb)["use"]["properties"]["args"] == ["{init.Server}"]
+    assert rb.enabled
