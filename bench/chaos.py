@@ -15,6 +15,12 @@ longest gap between a kill and the takeover of one of the killed server's
 instances (target ≤ 5 s).
 
     python bench/chaos.py [--jobs 1000] [--rate 20] [--kill-every 6] [--restart-after 4]
+    python bench/chaos.py --failover [--failover-after 20]
+
+``--failover`` kills the PostgreSQL primary instead (a primary and a
+synchronous standby on loopback; see ``failover()``): jobs finished, lost,
+non-rerunnable activities run twice, seconds from the primary's death to the
+first new activity result (target ≤ 10 s).
 
 The servers are this file run as ``python bench/chaos.py --serve NAME``: the
 ``orch server`` CLI with the benchmark's two activity types installed.
@@ -282,6 +288,161 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def failover(args: argparse.Namespace) -> dict[str, Any]:
+    """``--failover``: the database dies instead of a server.
+
+    A real primary and a synchronous streaming standby on loopback
+    (``tests/integration/replication/cluster.py``: the machine's PostgreSQL 15,
+    fsync on); the servers and this client are given the multi-host URL with
+    ``target_session_attrs=read-write``. ``--failover-after`` seconds into the
+    submissions the primary's postmaster and backends are SIGKILLed and the
+    standby promoted (``pg_ctl promote``). Reported: jobs finished and lost,
+    non-rerunnable activities run twice, the time from the primary's death to
+    its promotion, and to the first activity result committed after it (commit
+    timestamps: ``track_commit_timestamp`` is on).
+    """
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    from orch.db.connect import create_pool
+    from orch.db.jobs import create_job
+    from orch.db.lost import RETRYABLE
+    from orch.db.migrate import migrate
+    from orch.logging import configure
+    from tests.integration.replication.cluster import PgPair
+
+    configure(level="WARNING")
+    install()
+    work = Path(tempfile.mkdtemp(prefix="orch-chaos-"))
+    effects = work / "effects"
+    effects.touch()
+    effects.chmod(0o666)
+    pair = PgPair(settings={"fsync": "on", "track_commit_timestamp": "on",
+                            "max_connections": "300"})
+    await asyncio.to_thread(pair.start)
+    dsn = pair.url
+    death: float | None = None
+    promoted: float | None = None
+    try:
+        await migrate(dsn)
+        pool = await create_pool(dsn, min_size=2, max_size=4)
+        servers = [Server(dsn, f"chaos-{i}") for i in range(1, args.servers + 1)]
+        try:
+            rb = await _check_in(pool, runbook(effects, args.seconds))
+            for s in servers:
+                s.start()
+            for s in servers:
+                await _up(pool, s)
+            started = time.time()
+            job_ids: list[uuid.UUID] = []
+            retried = 0
+
+            async def submit() -> None:
+                nonlocal retried
+                interval = 1.0 / args.rate
+                t0 = time.monotonic()
+                for i in range(args.jobs):
+                    while True:
+                        try:
+                            async with pool.acquire() as conn:
+                                job = await create_job(conn, runbook=rb, parameters={},
+                                                       created_by=None)
+                            break
+                        except RETRYABLE:
+                            retried += 1  # no primary yet: the client retries
+                            await asyncio.sleep(0.05)
+                    job_ids.append(uuid.UUID(job.id))
+                    delay = t0 + (i + 1) * interval - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+
+            async def kill() -> None:
+                nonlocal death, promoted
+                await asyncio.sleep(args.failover_after)
+                death = time.time()
+                await asyncio.to_thread(pair.a.kill)
+                await asyncio.to_thread(pair.b.promote)
+                promoted = time.time()
+
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(submit(), name="chaos:submit")
+                tg.create_task(kill(), name="chaos:failover")
+
+            async def read(query: str, *params: Any) -> Any:
+                while True:
+                    try:
+                        return await pool.fetchval(query, *params)
+                    except RETRYABLE:
+                        await asyncio.sleep(0.1)
+
+            deadline = time.monotonic() + args.drain_timeout
+            while time.monotonic() < deadline:
+                left = await read("SELECT count(*) FROM jobs WHERE id = ANY($1::uuid[])"
+                                  " AND status IN ('queued', 'running')", job_ids)
+                if left == 0:
+                    break
+                await asyncio.sleep(0.5)
+            elapsed = time.time() - started
+            assert death is not None and promoted is not None
+            rows = await pool.fetch(
+                "SELECT status, count(*) FROM jobs WHERE id = ANY($1::uuid[]) GROUP BY status",
+                job_ids)
+            statuses = {r[0]: r[1] for r in rows}
+            first_result = await pool.fetchval(
+                "SELECT min(pg_xact_commit_timestamp(xmin)) FROM activity_runs"
+                " WHERE ended_at IS NOT NULL AND pg_xact_commit_timestamp(xmin) > $1",
+                datetime.fromtimestamp(death, UTC))
+            interrupted = await pool.fetchval(
+                "SELECT count(*) FROM activity_runs WHERE status = 'interrupted'")
+            takeovers = await pool.fetchval(
+                "SELECT count(*) FROM events WHERE data ? 'taken_over_from'")
+            downs = await pool.fetchval(
+                "SELECT count(*) FROM events WHERE kind = 'server' AND status = 'down'")
+            in_recovery = await pool.fetchval("SELECT pg_is_in_recovery()")
+        finally:
+            for s in servers:
+                s.stop()
+            await pool.close()
+    finally:
+        await asyncio.to_thread(pair.close)
+    lines: dict[tuple[str, str], int] = {}
+    for line in effects.read_text().splitlines():
+        job, _, act = line.partition(" ")
+        lines[(job, act)] = lines.get((job, act), 0) + 1
+    shutil.rmtree(work, ignore_errors=True)
+    twice = sum(1 for (_, a), n in lines.items() if a in EFFECTS and n > 1)
+    again = sum(n - 1 for (_, a), n in lines.items() if a in STEPS and n > 1)
+    finished = sum(n for st, n in statuses.items() if st not in ("queued", "running"))
+    return {
+        "bench": "chaos-failover",
+        "jobs": args.jobs,
+        "servers": args.servers,
+        "finished": finished,
+        "lost": args.jobs - finished,
+        "statuses": statuses,
+        "non_rerunnable_twice": twice,
+        "rerunnable_rerun": again,
+        "interrupted_runs": interrupted,
+        "takeovers": takeovers,
+        "servers_marked_down": downs,
+        "submissions_retried": retried,
+        "death_to_promoted_s": round(promoted - death, 3),
+        "death_to_first_result_s": (round(first_result.timestamp() - death, 3)
+                                    if first_result is not None else None),
+        "new_primary_in_recovery": in_recovery,
+        "elapsed_s": round(elapsed, 1),
+        "settings": {"heartbeat_s": 1.0, "timeout_s": 3.0, "activity_s": args.seconds,
+                     "rate_per_s": args.rate, "failover_after_s": args.failover_after,
+                     "standby": "synchronous", "postgres": str(pair.bin)},
+    }
+
+
+async def _check_in(pool: Any, doc: dict[str, Any]) -> Any:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import check_in
+
+    return await check_in(pool, doc)
+
+
 def serve(name: str) -> None:
     install()
     sys.argv = ["orch", "server", "--name", name]
@@ -302,4 +463,11 @@ if __name__ == "__main__":
     ap.add_argument("--kill-every", type=float, default=5.0)
     ap.add_argument("--restart-after", type=float, default=4.0)
     ap.add_argument("--drain-timeout", type=float, default=180.0)
-    print(json.dumps(asyncio.run(main(ap.parse_args()))), flush=True)
+    ap.add_argument("--failover", action="store_true",
+                    help="kill the PostgreSQL primary and promote its synchronous standby "
+                         "instead of killing servers")
+    ap.add_argument("--failover-after", type=float, default=20.0,
+                    help="seconds into the submissions (--failover)")
+    parsed = ap.parse_args()
+    result = asyncio.run(failover(parsed) if parsed.failover else main(parsed))
+    print(json.dumps(result), flush=True)

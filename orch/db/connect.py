@@ -8,6 +8,7 @@ bytes straight through where it already has them (``Raw``).
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,8 +18,8 @@ import msgspec
 from orch.config import Settings
 from orch.db.embedded import EmbeddedPostgres
 
-__all__ = ["CONNECT_TIMEOUT", "connect", "create_pool", "init_connection", "resolve_dsn",
-           "session_options"]
+__all__ = ["CONNECT_TIMEOUT", "connect", "create_pool", "init_connection", "keepalive",
+           "resolve_dsn", "session_options"]
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -38,8 +39,33 @@ def _json_encode(value: Any) -> bytes:
     return bytes(value) if isinstance(value, msgspec.Raw) else _encode(value)
 
 
+KEEPALIVE = {"TCP_KEEPIDLE": 10, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 3,
+             "TCP_USER_TIMEOUT": 30_000}
+"""TCP settings of every session: a host that vanished without a reset (a failover
+by a virtual IP, a cut network) is noticed within about 30 s instead of the
+kernel's two hours — a listening session otherwise never learns it is deaf."""
+
+
+def keepalive(conn: asyncpg.Connection) -> bool:
+    """Turn TCP keepalives on for ``conn``'s socket (not for unix sockets); True if set."""
+    transport = getattr(conn, "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in KEEPALIVE.items():
+            option = getattr(socket, name, None)
+            if option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    except OSError:
+        return False
+    return True
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """Install the jsonb/json codecs (run on every new connection)."""
+    """Install the jsonb/json codecs and TCP keepalives (run on every new connection)."""
+    keepalive(conn)
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", encoder=_jsonb_encode, decoder=_jsonb_decode,
         format="binary",

@@ -64,7 +64,13 @@ class Listener:
             self.conn = conn
             self.connected.set()
             self.on_connect()
-            await lost.wait()
+            # The termination callback is not always run (asyncpg may abort a
+            # connection without its clean-up, e.g. when a query on it fails
+            # mid-way — and the claimer queries on it): look at the connection
+            # too, so a dead session is never kept (deaf, and failing every claim).
+            while not lost.is_set() and not _closed(conn):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), CHECK_SECONDS)
             log.warning("listener connection lost; reconnecting")
         finally:
             self.connected.clear()
@@ -84,3 +90,14 @@ class Listener:
 
     def _callback(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
         self.on_notify(channel, payload)
+
+
+CHECK_SECONDS = 0.2
+"""How often the listening session is checked for having closed without a callback."""
+
+
+def _closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # released back to the pool: gone
+        return True

@@ -122,3 +122,13 @@ async def test_migrations_refuse_to_run_on_a_standby(pair: PgPair) -> None:
     # the multi-host URL reaches the primary: nothing to do, the version stands
     version = await retrying(lambda: migrate(pair.url))
     assert version >= 13
+
+
+async def test_every_tcp_session_has_keepalives(pool: asyncpg.Pool) -> None:
+    """A host gone without a reset is noticed by the kernel (about 30 s), not never."""
+    import socket
+
+    async with pool.acquire() as conn:
+        sock = conn._con._transport.get_extra_info("socket")  # type: ignore[attr-defined]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 30_000
