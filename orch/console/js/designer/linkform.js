@@ -126,6 +126,13 @@ export function linkPanel({ draft, index, fieldsOf, operators, onDelete, faults 
     else l.delay_seconds = Number.isFinite(n) ? n : delay.value;
   }, `link${index}.delay`));
 
+  const enabledId = uid("link-enabled");
+  const enabled = h("input", { id: enabledId, type: "checkbox", checked: link.enabled !== false });
+  enabled.addEventListener("change", () => edit(enabled.checked ? "Enable a link" : "Disable a link", (l) => {
+    if (enabled.checked) delete l.enabled;
+    else l.enabled = false;
+  }));
+
   function redraw() {
     const current = draft.links()[index];
     if (!current) return;
@@ -144,6 +151,7 @@ export function linkPanel({ draft, index, fieldsOf, operators, onDelete, faults 
     h("fieldset", { class: "sub follow" }, h("legend", null, "Follow the link"), radios, includeBox),
     h("fieldset", { class: "sub" }, h("legend", null, "Unless (exclude conditions: any one vetoes)"), excludeBox),
     h("div", { class: "field" }, h("label", { for: delayId }, "Delay (seconds) before the next activity starts"), delay),
+    h("div", { class: "check-row" }, enabled, h("label", { for: enabledId }, "Enabled (a disabled link is never followed)")),
     h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: () => onDelete({ kind: "link", index }) }, "Delete link")));
   redraw();
   return panel;

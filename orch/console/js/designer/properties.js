@@ -3,7 +3,7 @@
 import { h, uid } from "../dom.js";
 import { ID_PATTERN, clone, renameRefs } from "./model.js";
 import { plain } from "./palette.js";
-import { schemaForm, textInput } from "./schemaform.js";
+import { schemaForm } from "./schemaform.js";
 
 export function activityPanel({ draft, id, catalog, insert, onLinkTo, onDelete, faults }) {
   const act = draft.activity(id);
@@ -69,16 +69,22 @@ export function activityPanel({ draft, id, catalog, insert, onLinkTo, onDelete, 
     h("div", { class: "actions" }, linkTarget,
       h("button", { type: "button", id: "link-to", disabled: !others.length, onclick: () => onLinkTo(id, linkTarget.value) }, "Link")));
 
-  const timeoutId = uid("timeout");
-  const timeout = textInput({
-    id: timeoutId, value: act.timeout_seconds ?? "", placeholder: type && type.default_timeout ? String(type.default_timeout) : "none",
-    label: "timeout_seconds",
-    onInput: (v) => edit(`Edit ${id}`, (a) => {
-      const n = Number(v);
-      if (v.trim() === "") delete a.timeout_seconds;
-      else a.timeout_seconds = Number.isFinite(n) ? n : v;
-    }, `${id}.timeout`),
-  });
+  // How it runs (the document's own fields): enabled, flatten, loop, timeout.
+  const BEHAVIOUR = ["enabled", "flatten", "loop", "timeout_seconds"];
+  const behaviour = {};
+  for (const k of BEHAVIOUR) if (act[k] !== undefined && act[k] !== null) behaviour[k] = clone(act[k]);
+  const activityDef = ((catalog.runbookSchema || {}).$defs || {}).Activity;
+  const runForm = activityDef
+    ? schemaForm({
+      schema: activityDef, root: catalog.runbookSchema, value: behaviour, only: BEHAVIOUR, idPrefix: `run-${id}`,
+      changed: (key) => edit(`Edit how ${id} runs`, (a) => {
+        for (const k of BEHAVIOUR) {
+          if (behaviour[k] === undefined) delete a[k];
+          else a[k] = clone(behaviour[k]);
+        }
+      }, key),
+    })
+    : null;
 
   const problems = faults || [];
   return h("div", { class: "panel activity-panel", dataset: { activity: id } },
@@ -90,8 +96,7 @@ export function activityPanel({ draft, id, catalog, insert, onLinkTo, onDelete, 
     h("div", { class: "field" }, h("label", { for: "activity-name" }, "name"), nameInput),
     h("div", { class: "field" }, h("label", { for: descId }, "description"), desc),
     h("h3", null, "Properties"), form,
-    h("div", { class: "field" }, h("label", { for: timeoutId }, "timeout_seconds"), timeout,
-      h("p", { class: "hint" }, "A run still going after this long fails with a timeout.")),
+    runForm ? [h("h3", null, "How it runs"), runForm] : null,
     linkTo,
     h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: () => onDelete({ kind: "activity", id }) }, "Delete activity")));
 }

@@ -59,6 +59,23 @@ export function kindOf(schema, root) {
   return "json";
 }
 
+/** A fresh value for a required property: [] for lists, {} for objects, "" otherwise. */
+function emptyFor(schema, root) {
+  const { schema: s } = unwrapNull(schema, root);
+  if (s.default !== undefined && s.default !== null) return JSON.parse(JSON.stringify(s.default));
+  const t = Array.isArray(s.type) ? s.type[0] : s.type;
+  if (t === "array") return [];
+  if (t === "object") return {};
+  if (t === "boolean") return false;
+  return "";
+}
+
+function freshObject(s, root) {
+  const out = {};
+  for (const k of s.required || []) out[k] = emptyFor((s.properties || {})[k] || {}, root);
+  return out;
+}
+
 function shown(v) {
   if (v === undefined || v === null) return "";
   return typeof v === "string" ? v : JSON.stringify(v);
@@ -196,9 +213,7 @@ function field(f) {
         type: "button", class: "small", "aria-label": `Add an item to ${label}`,
         onclick: () => {
           const v = arr();
-          const fresh = {};
-          for (const k of items.required || []) fresh[k] = "";
-          v.push(kind === "list-objects" ? fresh : "");
+          v.push(kind === "list-objects" ? freshObject(items, root) : "");
           set(v);
           draw();
           const inputs = list.querySelectorAll("input, textarea, select");
@@ -274,11 +289,8 @@ function field(f) {
       const toggle = h("input", { id: toggleId, type: "checkbox" });
       toggle.checked = current !== undefined && current !== null;
       toggle.addEventListener("change", () => {
-        if (toggle.checked) {
-          const fresh = {};
-          for (const k of s.required || []) fresh[k] = "";
-          set(fresh);
-        } else set(undefined);
+        if (toggle.checked) set(freshObject(s, root));
+        else set(undefined);
         drawBody();
       });
       fieldset.append(h("div", { class: "check-row" }, toggle, h("label", { for: toggleId }, `Set ${label}`)), hint(s, false));
