@@ -75,6 +75,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session) or ``off`` (no route)."""
     metrics_port: int | None = None
     """A runbook server's own ``/metrics`` listener on 127.0.0.1 (0: any free port); unset: none."""
+    designer_tests: bool = True
+    """The designer's "Test" (``POST /api/v1/runbooks/test``) runs drafts in the gateway's
+    process; ``ORCH_DESIGNER_TESTS=off`` refuses them (403)."""
     ldap_url: tuple[str, ...] = ()
     """Directory sign-in (orch/directory/): ``ldap://`` or ``ldaps://`` URLs, tried in
     order (failover); empty: local users only. The other ``ldap_*`` knobs below."""
@@ -158,6 +161,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "purge_interval_seconds": _number(env, "ORCH_PURGE_INTERVAL_SECONDS", 3600.0, float),
             "metrics": env.get("ORCH_METRICS") or "token",
             "metrics_port": _number(env, "ORCH_METRICS_PORT", None, int),
+            "designer_tests": _flag(env, "ORCH_DESIGNER_TESTS")
+                              if env.get("ORCH_DESIGNER_TESTS", "").strip() else True,
             "ldap_url": tuple(env.get("ORCH_LDAP_URL", "").split()),
             "ldap_bind_dn": env.get("ORCH_LDAP_BIND_DN") or None,
             "ldap_bind_password": env.get("ORCH_LDAP_BIND_PASSWORD") or None,

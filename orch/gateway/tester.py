@@ -12,7 +12,8 @@ The run's tester events are kept in order and read with
 ``GET /runbook-tests/{id}?after=N&wait=S`` (a long poll); step mode and break
 points pause before a run until ``POST /runbook-tests/{id}/commands``
 answers ``continue``, ``step``, ``skip`` or ``quit`` — the commands of ``orch
-test --step``. A run belongs to its starter (others get a 404), and is
+test --step``. ``ORCH_DESIGNER_TESTS=off`` turns the route off (403). A run belongs to
+its starter (others get a 404), and is
 forgotten a while after it ends; one nobody has looked at for
 ``IDLE_SECONDS`` is quit, so an abandoned pause never holds on.
 
@@ -41,8 +42,8 @@ from orch.document.model import normalize_folder
 from orch.errors import NotFound
 from orch.gateway.auth import authorize
 from orch.gateway.bodies import json_response, read_json, read_query
-from orch.gateway.errors import ConflictError, Invalid, NotFoundError
-from orch.gateway.keys import POOL, PRINCIPAL, REGISTRY
+from orch.gateway.errors import ConflictError, Forbidden, Invalid, NotFoundError
+from orch.gateway.keys import POOL, PRINCIPAL, REGISTRY, SETTINGS
 from orch.gateway.principal import Principal
 from orch.logging import get_logger
 from orch.sdk.registry import Registry
@@ -269,6 +270,9 @@ HUB = web.AppKey("tester_hub", TesterHub)
 
 async def start_test(request: web.Request) -> web.Response:
     body = await read_json(request, StartTestRun)
+    if not request.app[SETTINGS].designer_tests:
+        raise Forbidden("test runs in the gateway are turned off (ORCH_DESIGNER_TESTS=off): "
+                        "test with `orch test` instead", code="designer-tests-off")
     doc = body.document
     folder, name = doc.get("folder", "/"), doc.get("name")
     path = None

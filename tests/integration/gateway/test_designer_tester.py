@@ -154,3 +154,32 @@ async def test_a_child_runbook_comes_from_the_catalogue(api: Api) -> None:
     assert done["returned_data"] == {"Said": "Hello, Kid!"}
     async with api.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM jobs") == 0
+
+
+async def test_the_route_can_be_turned_off(pool) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+    from aiohttp import web
+
+    from orch.config import Settings
+    from orch.db.bootstrap import bootstrap_admin
+    from orch.gateway import make_app
+    from tests.integration.gateway.conftest import ADMIN_TOKEN
+
+    assert Settings.from_env({"ORCH_DESIGNER_TESTS": "off"}).designer_tests is False
+    assert Settings.from_env({}).designer_tests is True
+    async with pool.acquire() as conn:
+        await bootstrap_admin(conn, None, token=ADMIN_TOKEN, password="test-password")
+    runner = web.AppRunner(make_app(Settings(designer_tests=False), pool), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1/runbooks/test"
+        async with aiohttp.ClientSession() as http, http.post(
+            url, json={"document": document()},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ) as r:
+            body = await r.json()
+            assert r.status == 403 and body["error"]["code"] == "designer-tests-off"
+    finally:
+        await runner.cleanup()
