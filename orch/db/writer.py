@@ -14,7 +14,10 @@ Cost per batch: the writer keeps the connections it writes on (one per batch
 in flight) instead of returning them to the pool after each batch, whose
 reset would add a round trip before the next commit; a batch holding one run
 of one instance (a lone instance stepping through a chain) goes as
-``write_run``, with plain parameters instead of arrays to unnest.
+``write_run``, with plain parameters instead of arrays to unnest; a batch of
+runs only (the common case under load) as ``write_runs_json``, its runs one
+JSON document encoded by msgspec instead of fifteen arrays encoded element by
+element.
 """
 
 from __future__ import annotations
@@ -225,7 +228,8 @@ class GroupCommitWriter:
                 else:
                     args = self._arguments(batch)
                     if not args[18] and not args[26]:  # no partial results, no outcomes
-                        rows = await conn.fetch(Q.write_runs, *args[:18])
+                        rows = await conn.fetch(Q.write_runs_json, *args[:3],
+                                                _runs_json(args[3:18]))
                     else:
                         rows = await conn.fetch(Q.write_batch, *args)
                     fenced = {r[0] for r in rows}
@@ -444,3 +448,16 @@ def _usable(conn: asyncpg.Connection) -> bool:
 
 _encode = msgspec.json.encode
 _EMPTY_LIST = msgspec.Raw(b"[]")
+
+_KEYS = ("run_id", "instance_id", "activity", "parent_run", "item", "attempt", "status",
+         "published", "lineage", "started_at", "ended_at", "error", "start_ord", "result_ord",
+         "returned_data")
+"""``write_runs_json``'s column names, in the order of ``_arguments``' run columns."""
+
+
+def _runs_json(cols: list[list[Any]]) -> bytes:
+    """The runs of a batch as one JSON document (objects named like ``write_runs_json``'s
+    columns; ``lineage`` bytes become base64): one msgspec call, where fifteen arrays
+    cost asyncpg an ``isinstance`` check and an encoder call per element (3× the CPU
+    for a 600-run batch)."""
+    return _encode([dict(zip(_KEYS, row, strict=True)) for row in zip(*cols, strict=True)])

@@ -75,3 +75,56 @@ async def test_records_of_many_instances_are_all_written_in_order(pool: asyncpg.
     assert plan.recorded[3].lineage == bytes([3])
     assert plan.recorded[9].returned_data == {"K": "9"}
     assert plan.recorded[0].published == [{"Status": "success", "K": "0"}]
+
+
+async def test_a_batch_of_runs_keeps_every_field_through_its_json_document(
+    pool: asyncpg.Pool,
+) -> None:
+    """A runs-only batch of several instances goes as one JSON document
+    (``write_runs_json``, issue 21): every column comes back as it went in."""
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("J", [start(), compare("a")]))
+        for _ in range(3):
+            await start_job(conn, rb)
+        await conn.execute(
+            "INSERT INTO servers (name, status, capacity, activity_types)"
+            " SELECT 'j', 'up', 99, array_agg(DISTINCT t)"
+            "   FROM runbook_versions, unnest(activity_types) AS t")
+        claimed = await conn.fetch("SELECT * FROM orch_claim_jobs('j', 50, 0, 30)")
+    assert len(claimed) == 3
+    writer = GroupCommitWriter(pool, "j")
+    futures: list[asyncio.Future[None]] = []
+    began = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    parent = str(uuid.uuid4())
+    sent: dict[str, tuple[RunStart, RunResult]] = {}
+    for k, row in enumerate(claimed):  # queued before the writer runs: one batch
+        ref = InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]),
+                          epoch=1)
+        run_id = str(uuid.uuid4())
+        s = RunStart(run_id=run_id, activity=f"a{k}", parent_run=parent if k else None,
+                     item=k, attempt=k + 1, started_at=began, lineage=bytes([0, k, 255]))
+        r = RunResult(run_id=run_id, activity=f"a{k}", status="failed" if k == 1 else "success",
+                      published=[{"Status": "x", "Quote": 'a "b" \\ é'}], ended_at=began,
+                      error="boom ✗" if k == 1 else None,
+                      returned_data={"K": str(k)} if k == 2 else None)
+        sent[str(row["instance_id"])] = (s, r)
+        writer.submit_start(ref, s, durable=False)
+        futures.append(writer.submit_result(ref, r))
+    writer_task = asyncio.create_task(writer.run())
+    try:
+        await asyncio.gather(*futures)
+    finally:
+        writer.close()
+        await writer_task
+    assert writer.batches == 1 and writer.records == 6
+    async with pool.acquire() as conn:
+        for instance_id, (s, r) in sent.items():
+            [got] = (await load_plan(conn, instance_id)).recorded
+            assert (got.run_id, got.activity, got.parent_run, got.item, got.attempt,
+                    got.started_at, got.lineage) == (s.run_id, s.activity, s.parent_run,
+                                                     s.item, s.attempt, began, s.lineage)
+            assert (got.status, got.published, got.ended_at, got.error, got.returned_data) \
+                == (r.status, r.published, began, r.error, r.returned_data)
+            assert await conn.fetchval(
+                "SELECT returned_data IS NULL FROM activity_runs WHERE run_id = $1",
+                uuid.UUID(s.run_id)) == (r.returned_data is None)
