@@ -31,6 +31,7 @@ import asyncpg
 
 from actors import lineage as lin
 from actors.store import InstancePlan, InstanceRef, RecordedRun
+from orch.db.lost import RETRYABLE, Backoff
 from orch.errors import ActivityError
 from orch.logging import get_logger
 from orch.sdk import Context, format_time
@@ -79,20 +80,26 @@ class MonitorTriggers:
         published = [{**item, **common} for item in items]
         instance_id = str(uuid.uuid4())
         run_id = str(uuid.uuid4())
-        async with self.pool.acquire() as conn:
-            created = await conn.fetchval(
-                Q.monitor_trigger_instance,
-                uuid.UUID(plan.ref.job_id),
-                uuid.UUID(plan.ref.instance_id),
-                plan.ref.epoch,
-                plan.server,
-                uuid.UUID(instance_id),
-                uuid.UUID(run_id),
-                ctx.activity_id,
-                published,
-                lin.START,
-                now,
-            )
+        args = (uuid.UUID(plan.ref.job_id), uuid.UUID(plan.ref.instance_id), plan.ref.epoch,
+                plan.server, uuid.UUID(instance_id), uuid.UUID(run_id), ctx.activity_id,
+                published, lin.START, now)
+        backoff = Backoff()
+        attempt = 0
+        while True:  # a failover must not end the monitor: wait for the new primary
+            attempt += 1
+            try:
+                async with self.pool.acquire() as conn:
+                    created = await conn.fetchval(Q.monitor_trigger_instance, *args)
+                break
+            except asyncpg.UniqueViolationError:
+                if attempt == 1:
+                    raise
+                created = True  # an earlier try committed; only its answer was lost
+                break
+            except RETRYABLE as exc:
+                log.warning("monitor trigger: database unavailable, retrying",
+                            job_id=plan.ref.job_id, error=str(exc))
+                await asyncio.sleep(backoff.next())
         if not created:
             # A stop was asked (or another server owns the monitor now): the
             # server cancels this monitor soon — by the stop notification, its
