@@ -120,9 +120,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """The console's "Sign in with <label>"; unset: the issuer's host name."""
     oidc_timeout_seconds: float = 10.0
     """Every call to the provider (discovery, keys, token, userinfo) ends within this."""
-    request_timeout_seconds: float = 30.0
+    request_timeout_seconds: float = 60.0
     """The gateway's deadline for each request (websockets excepted): past it, 503
-    ``timeout`` — a database that does not answer never hangs a client."""
+    ``timeout`` — a database that does not answer never hangs a client. Above the
+    longest long poll (a test run's ``wait``, 30 s)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -186,7 +187,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "oidc_redirect_url": env.get("ORCH_OIDC_REDIRECT_URL") or None,
             "oidc_label": env.get("ORCH_OIDC_LABEL") or None,
             "oidc_timeout_seconds": _number(env, "ORCH_OIDC_TIMEOUT_SECONDS", 10.0, float),
-            "request_timeout_seconds": _number(env, "ORCH_REQUEST_TIMEOUT_SECONDS", 30.0, float),
+            "request_timeout_seconds": _number(env, "ORCH_REQUEST_TIMEOUT_SECONDS", 60.0, float),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):

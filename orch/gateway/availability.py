@@ -123,15 +123,20 @@ async def within(app: web.Application, work: Coroutine[Any, Any, T], seconds: fl
     try:
         done, _ = await asyncio.wait({task}, timeout=seconds)
     except asyncio.CancelledError:
-        task.cancel()  # the client went away: so does its work
+        _abandon(app, task)  # the client went away: so does its work
         raise
     if task in done:
         return task.result()
+    _abandon(app, task)
+    raise TimeoutError(f"no answer within {seconds:g} s")
+
+
+def _abandon(app: web.Application, task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and let it unwind on its own, owned by the app until it ends."""
     task.cancel()
     stragglers = app[STRAGGLERS]
     stragglers.add(task)
     task.add_done_callback(_forget(stragglers))
-    raise TimeoutError(f"no answer within {seconds:g} s")
 
 
 def _forget(stragglers: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
