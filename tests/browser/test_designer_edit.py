@@ -249,23 +249,26 @@ async def test_keyboard_only_add_link_edit_check_in(page: Any, console: Console)
     await expect(new_box).to_be_focused()
     await expect(link_between(page, "greet", "compare_values")).to_have_count(1)
 
-    # edit its properties: Tab into the panel's fields and type
-    value = prop(page, "value")
-    await value.focus()
+    # Enter again goes to its properties; type, Tab to the next fields, Escape comes back
+    await kb.press("Enter")
+    await expect(prop(page, "value")).to_be_focused()
     await kb.type("{greet.Output}")
-    to = prop(page, "to")
-    await to.focus()
+    await tab_to(page, prop(page, "op"))
+    await kb.press("End")  # the last operator of the select: starts_with
+    await tab_to(page, prop(page, "to"))
     await kb.type("Hello")
+    await kb.press("Escape")
+    await expect(new_box).to_be_focused()
 
     # move it with the arrow keys, then link it to "done" with "Link to…"
-    await new_box.focus()
     before = await new_box.get_attribute("transform")
     await kb.press("Shift+ArrowDown")
     await expect(new_box).not_to_have_attribute("transform", before)
     await kb.press("Enter")
     target = page.get_by_label("Link to…")
-    await target.focus()
-    await target.select_option("done")  # a select's keyboard choice
+    await tab_to(page, target, most=40)
+    await kb.press("End")  # "done", the last of the other activities
+    await expect(target).to_have_value("done")
     await tab_to(page, page.locator("#link-to"), most=1)
     await kb.press("Enter")
     await expect(link_between(page, "compare_values", "done")).to_have_count(1)
@@ -279,6 +282,8 @@ async def test_keyboard_only_add_link_edit_check_in(page: Any, console: Console)
     await expect(page.locator("#toast")).to_contain_text("Checked in as version 2")
     stored = (await console.client.get_runbook(hello_id)).document
     assert [a["id"] for a in stored["activities"]][-1] == "compare_values"
+    assert stored["activities"][-1]["properties"] == {
+        "value": "{greet.Output}", "op": "starts_with", "to": "Hello"}
     assert {"from": "compare_values", "to": "done"} in [
         {"from": link["from"], "to": link["to"]} for link in stored["links"]]
     assert branching["name"] == "Branching"  # the fixture's other runbooks are untouched

@@ -3,7 +3,8 @@
 // Mouse: drag a box to move it, drag from its output handle (the dot on its right
 // edge) onto another box to link them, drag the background to pan, the wheel to
 // zoom, drop a palette entry to add an activity there. Keyboard: Tab reaches every
-// box and link; Enter selects; Delete deletes (after a confirmation); arrow keys
+// box and link; Enter selects (Enter again goes to its properties, Escape there comes
+// back); Delete deletes (after a confirmation); arrow keys
 // move the focused box (Shift: further), or pan when the canvas itself has focus;
 // + and - zoom.
 import { h, s, uid } from "../dom.js";
@@ -36,7 +37,7 @@ function testLine(t) {
   return `${t.status}${t.count > 1 ? ` ×${t.count}` : ""}${data}`;
 }
 
-export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove }) {
+export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove, onOpen = () => {} }) {
   const view = { x: 0, y: 0, k: 1 };
   let faults = { activities: new Map(), links: new Map() };
   let test = null; // Map activity id → {status, count, published, paused}
@@ -310,7 +311,9 @@ export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove })
   function boxKey(ev, id) {
     if (ev.key === "Enter" || ev.key === " ") {
       ev.preventDefault();
-      draft.select({ kind: "activity", id });
+      const sel = draft.selection;
+      if (ev.key === "Enter" && sel && sel.kind === "activity" && sel.id === id) onOpen(id); // again: edit it
+      else draft.select({ kind: "activity", id });
       return;
     }
     if (!editable()) return;

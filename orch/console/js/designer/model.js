@@ -109,14 +109,13 @@ export class Draft {
     if (sel.kind === "link" && !(this.links()[sel.index])) this.selection = null;
   }
 
+  /** The activities (read only: change them through edit()); [] when the JSON has none. */
   activities() {
-    if (!Array.isArray(this.doc.activities)) this.doc.activities = [];
-    return this.doc.activities;
+    return Array.isArray(this.doc.activities) ? this.doc.activities : [];
   }
 
   links() {
-    if (!Array.isArray(this.doc.links)) this.doc.links = [];
-    return this.doc.links;
+    return Array.isArray(this.doc.links) ? this.doc.links : [];
   }
 
   activity(id) {

@@ -240,7 +240,19 @@ export async function designerView(ctx, fresh = null) {
     canvas.el.querySelector("svg.canvas")?.focus();
   }
 
-  const canvas = makeCanvas({ draft, editable, onAdd: addActivity, onLink: linkActivities, onDelete: remove, onMove: moveActivity });
+  const canvas = makeCanvas({
+    draft, editable, onAdd: addActivity, onLink: linkActivities, onDelete: remove, onMove: moveActivity,
+    onOpen: () => (side.querySelector(".schema-form input, .schema-form select, .schema-form textarea") || side.querySelector("input, select, textarea"))?.focus(),
+  });
+  // Escape in the panel goes back to the selected box or link on the canvas
+  side.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || ev.defaultPrevented) return;
+    const sel = draft.selection;
+    if (sel && sel.kind === "activity") canvas.focusActivity(sel.id);
+    else if (sel && sel.kind === "link") canvas.el.querySelector(`[data-link="${sel.index}"]`)?.focus();
+    else return;
+    ev.preventDefault();
+  });
   const palette = makePalette({ types: catalog.types, onAdd: addActivity, editable });
   const tester = makeTestPanel({ draft, catalog, signal: ctx.signal, onState: (states) => canvas.setTest(states) });
   ctx.onCleanup(() => tester.stop());
