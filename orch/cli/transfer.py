@@ -58,12 +58,16 @@ def compact(value: Any) -> Any:
 
 
 def export_file(directory: Path, folder: str, document: Runbook) -> Path:
-    """Where a runbook of ``folder`` (or below) goes under ``directory``."""
-    own = normalize_folder(document.folder)
-    base = normalize_folder(folder)
-    relative = own[len(base) :] if base != "/" else own
-    parts = [_safe(p) for p in relative.split("/") if p]
-    return directory.joinpath(*parts, f"{_safe(document.name)}.json")
+    """Where a runbook of ``folder`` (or below) goes under ``directory``.
+
+    The document's folder is read as stored, not through the path check: a
+    runbook checked in before ``.``/``..`` segments were refused must still be
+    exportable, and :func:`_safe` keeps such segments inside ``directory``.
+    """
+    own = [p for p in document.folder.split("/") if p]
+    base = [p for p in normalize_folder(folder).split("/") if p]
+    relative = own[len(base) :] if own[: len(base)] == base else own
+    return directory.joinpath(*map(_safe, relative), f"{_safe(document.name)}.json")
 
 
 def _safe(segment: str) -> str:
