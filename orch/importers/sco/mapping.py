@@ -18,6 +18,7 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 
+from orch.document.expr import escape_literal
 from orch.importers.sco.refs import field_key, name_slug, split_args
 from orch.importers.sco.xmlread import SCOObject
 
@@ -260,6 +261,10 @@ def run_program(src: Source) -> Mapped:
     return Mapped(type="run_program", properties=props, fields=_OUTPUT)
 
 
+def _ps_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def run_script(src: Source) -> Mapped:
     language = src.obj.get("ScriptType", "Language", "ScriptLanguage").strip()
     if language.lower().replace(" ", "") not in ("powershell", "ps", "ps1"):
@@ -267,16 +272,43 @@ def run_script(src: Source) -> Mapped:
                            f"{language or 'this language'} scripts do not run here; rewrite it "
                            "for pwsh, python3 or bash in a run_script activity")
     _remote(src, "Computer", "ComputerName")
-    published = escaped_items(src.obj.get("PublishedData"))
+    script = src.text(src.obj.get("ScriptBody", "Script"))
     fields = dict(_OUTPUT)
-    if published:
-        names = ", ".join(p.get("Name", "?") for p in published)
-        src.warn(f"it publishes script variables ({names}); run_script publishes Output, "
-                 "ErrorOutput and ExitCode only: write those values to standard output and "
-                 "use {id.Output}; references to them were kept as text")
-    return Mapped(type="run_script", fields=fields,
-                  properties={"script": src.text(src.obj.get("ScriptBody", "Script")),
-                              "interpreter": "pwsh"})  # fmt: skip
+    publish: list[str] = []
+    pairs: list[str] = []
+    for item in escaped_items(src.obj.get("PublishedData")):
+        sco_name = (item.get("Name") or item.get("PublishedDataName") or item.get("Key")
+                    or "").strip()
+        variable = (item.get("Variable") or item.get("VariableName") or item.get("Value")
+                    or sco_name).strip().lstrip("$")
+        if not sco_name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+            src.warn(f"a published variable ({sco_name or '?'} = ${variable or '?'}) cannot be "
+                     "published; it was left out")  # fmt: skip
+            continue
+        name = name_slug(sco_name)
+        if name in ("Output", "ErrorOutput", "ExitCode", "Status", "StartTime", "EndTime",
+                    "ErrorSummary", "ActivityName") or name in publish:
+            src.warn(f"published variable {sco_name!r} clashes with a field of the same name; "
+                     "it was left out")  # fmt: skip
+            continue
+        publish.append(name)
+        fields[field_key(sco_name)] = name
+        pairs.append(f"{_ps_string(name)} = [string]${variable}")
+    props: dict[str, Any] = {"script": script, "interpreter": "pwsh"}
+    if publish:
+        trailer = (
+            "\n\n# orch: publishes the variables SCO published (run_script's publish)\n"
+            "if ($env:ORCH_PUBLISH_FILE) {\n"
+            f"    [ordered]@{{ {'; '.join(pairs)} }} | ConvertTo-Json -Compress |\n"
+            "        Set-Content -LiteralPath $env:ORCH_PUBLISH_FILE -Encoding utf8\n"
+            "}\n"
+        )
+        props["script"] = script + escape_literal(trailer)
+        props["publish"] = publish
+        src.warn(f"its published variables ({', '.join(publish)}) are published by lines "
+                 "appended to the script; a script that exits before its end publishes them "
+                 "empty", blocking=False)  # fmt: skip
+    return Mapped(type="run_script", fields=fields, properties=props)
 
 
 def run_ssh(src: Source) -> Mapped:

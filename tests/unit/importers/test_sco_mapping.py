@@ -319,3 +319,25 @@ def test_initialize_data_as_a_published_data_item_list() -> None:
                                                               "type": "string"}]}
     assert acts(rb)["use"]["properties"]["args"] == ["{init.Server}"]
     assert rb.enabled
+
+
+def test_a_powershell_script_publishes_its_sco_published_variables() -> None:
+    items = ("&lt;Item&gt;&lt;Name&gt;Result Text&lt;/Name&gt;&lt;Type&gt;String&lt;/Type&gt;"
+             "&lt;Variable&gt;result&lt;/Variable&gt;&lt;/Item&gt;"
+             "&lt;Item&gt;&lt;Name&gt;Count&lt;/Name&gt;&lt;Variable&gt;$n&lt;/Variable&gt;"
+             "&lt;/Item&gt;")
+    script = ("<Object>" + fields(UniqueID="{B0000000-0000-0000-0000-000000000002}",
+                                  Name="Script", ObjectTypeName="Run .Net Script",
+                                  ScriptType="PowerShell", ScriptBody="$result = 'x'; $n = 2")
+              + f'<PublishedData datatype="string">{items}</PublishedData></Object>')
+    use = activity(3, "Use", "Run Program", ProgramPath="echo",
+                   Parameters=f"{ref(2, 'Result Text')} {ref(2, 'Count')}")
+    rb = one(export(policy("R", start(), script, use, link(1, 2), link(2, 3))))
+    props = acts(rb)["script"]["properties"]
+    assert props["publish"] == ["Result_Text", "Count"]
+    assert props["script"].startswith("$result = 'x'; $n = 2\n\n# orch: publishes")
+    assert acts(rb)["use"]["properties"]["args"] == ["{script.Result_Text}", "{script.Count}"]
+    compiled = load(rb.document, REGISTRY)
+    rendered = compiled.activities["script"].properties.render(MappingScope())["script"]
+    assert "[ordered]@{ 'Result_Text' = [string]$result; 'Count' = [string]$n } |" in rendered
+    assert rb.enabled
