@@ -90,7 +90,7 @@ class EventReader:
         lost = asyncio.Event()
         conn: asyncpg.Connection = await self.pool.acquire()
         try:
-            conn.add_termination_listener(lambda _c: lost.set())
+            conn.add_termination_listener(lambda _c: (lost.set(), self._wake.set()))
             await conn.add_listener(CHANNEL, self._notified)
             # each event's delivery is measured from its commit when PostgreSQL
             # tracks commit times, else from its read (delivery.py)
@@ -136,6 +136,8 @@ class EventReader:
                     async with asyncio.timeout(timeout):
                         await self._wake.wait()
             self._wake.clear()  # before reading: a commit during the read wakes us again
+            if lost.is_set() or _closed(conn):
+                return  # the session died while we waited: read on a new one, never this one
             full = await self._poll(conn, tracker)
 
     async def _poll(self, conn: asyncpg.Connection, tracker: SeqTracker[FeedEvent | None]) -> bool:
@@ -164,3 +166,11 @@ class EventReader:
         if events:
             self.publish(events)
         return room > 0 and fresh >= room
+
+
+def _closed(conn: asyncpg.Connection) -> bool:
+    """Closed, or taken back by the pool (a dead session: even ``is_closed()`` raises)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
