@@ -358,8 +358,8 @@ async def failover(args: argparse.Namespace) -> dict[str, Any]:
             async def kill() -> None:
                 nonlocal death, promoted
                 await asyncio.sleep(args.failover_after)
-                death = time.time()
-                await asyncio.to_thread(pair.a.kill)
+                await asyncio.to_thread(pair.a.kill)  # returns once every process is gone
+                death = time.time()  # nothing commits on it after this
                 await asyncio.to_thread(pair.b.promote)
                 promoted = time.time()
 
