@@ -94,3 +94,15 @@ async def test_not_xml_is_exit_1_with_the_reason(api: Api, tmp_path: Path) -> No
     result = await orch(api, "runbook", "import-sco", str(file))
     assert result.exit_code == 1
     assert "not XML" in result.output and "nothing was imported" in result.output
+
+
+async def test_a_50_mb_file_is_refused_before_sending(api: Api, tmp_path: Path) -> None:
+    file = tmp_path / "huge.ois_export"
+    with file.open("wb") as f:
+        f.truncate(50 * 1024 * 1024)
+    before = await snapshot(api)
+    result = await orch(api, "runbook", "import-sco", str(file))
+    assert result.exit_code == 1
+    assert f"{file}: the export is 52428800 bytes; at most 4194304 are accepted" in (
+        result.output)
+    assert await snapshot(api) == before
