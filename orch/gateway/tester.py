@@ -101,7 +101,7 @@ class TestRun:
         if isinstance(event, Finished):
             self.status = event.status
             self.returned_data = dict(event.returned_data)
-            self.error = event.error
+            self.error = self.error or event.error  # why the hub stopped it, if it did
         if len(self.events) > MAX_EVENTS and self.session is not None and not self.error:
             self.error = f"more than {MAX_EVENTS} events: the test run was stopped"
             self.quit()

@@ -105,6 +105,15 @@ async def test_build_a_runbook_on_the_canvas_check_it_in_and_run_it(
     await expect(page.locator(".validation")).to_contain_text("Valid")
     await shot(page, "designer-canvas.png")
 
+    # test the draft before checking it in: it runs in memory, down the condition link
+    test = page.locator(".test-panel")
+    await test.get_by_label("Parameter Name").fill("Tester")
+    await test.get_by_role("button", name="Run test").click()
+    await expect(page.locator(".test-status")).to_contain_text("Test finished: success")
+    last = page.locator('svg.canvas [data-activity="run_program_2"]')
+    await expect(last).to_have_class(re.compile(r"\bst-success\b"))
+    await expect(last).to_contain_text("Output=matched")
+
     # check in: the runbook is created, the designer opens it
     await page.get_by_label("Check-in comment").fill("built on the canvas")
     await page.get_by_role("button", name="Check in").click()

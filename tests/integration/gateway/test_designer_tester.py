@@ -183,3 +183,41 @@ async def test_the_route_can_be_turned_off(pool) -> None:  # type: ignore[no-unt
             assert r.status == 403 and body["error"]["code"] == "designer-tests-off"
     finally:
         await runner.cleanup()
+
+
+async def test_an_unwatched_run_is_quit_and_forgotten(pool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+    from aiohttp import web
+
+    from orch.config import Settings
+    from orch.db.bootstrap import bootstrap_admin
+    from orch.gateway import make_app, tester
+    from tests.integration.gateway.conftest import ADMIN_TOKEN
+
+    monkeypatch.setattr(tester, "IDLE_SECONDS", 0.5)
+    monkeypatch.setattr(tester, "KEEP_SECONDS", 0.5)
+    async with pool.acquire() as conn:
+        await bootstrap_admin(conn, None, token=ADMIN_TOKEN, password="test-password")
+    app = make_app(Settings(), pool)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1/runbooks/test"
+        async with aiohttp.ClientSession() as http, http.post(
+            url, json={"document": document(), "parameters": {"Name": "x"}, "step": True},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ) as r:
+            run_id = (await r.json())["id"]
+        run = app[tester.HUB].runs[run_id]
+        loop = asyncio.get_running_loop()
+        end = loop.time() + DEADLINE
+        while run.state != "finished" and loop.time() < end:  # nobody polls it
+            await asyncio.sleep(0.05)
+        assert run.status == "stopped" and "nobody watched" in (run.error or "")
+        while run_id in app[tester.HUB].runs and loop.time() < end:
+            await asyncio.sleep(0.05)
+        assert run_id not in app[tester.HUB].runs
+    finally:
+        await runner.cleanup()

@@ -30,9 +30,15 @@ export function storedLayout(doc, pad = 16) {
   return { nodes, edges, width, height, crossings: 0 };
 }
 
+let memo = { key: null, value: null };
+
 /** Top-left of every activity's box: stored where present, else from the automatic layout. */
 export function boxPositions(doc) {
   const acts = ((doc && doc.activities) || []).filter((a) => a && typeof a.id === "string");
+  // the designer asks on every redraw: lay out again only when ids, links or positions change
+  const key = JSON.stringify([acts.map((a) => [a.id, a.position || null]),
+    Array.isArray(doc && doc.links) ? doc.links.map((l) => l && [l.from, l.to]) : []]);
+  if (memo.key === key) return new Map([...memo.value].map(([k, v]) => [k, { ...v }]));
   const out = new Map();
   let auto = null;
   for (const a of acts) {
@@ -46,5 +52,6 @@ export function boxPositions(doc) {
     }
     out.set(a.id, auto.get(a.id) || { x: 16, y: 16 });
   }
-  return out;
+  memo = { key, value: out };
+  return new Map([...out].map(([k, v]) => [k, { ...v }]));
 }
