@@ -43,7 +43,21 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
     return list.filter((p) => p && p.name);
   }
 
+  let drawnFor = null;
   function drawInputs() {
+    // rebuilt only when the parameters or the activities change (not on every keystroke)
+    const acts0 = (draft.doc.activities || []).filter((a) => a && a.id);
+    const key = JSON.stringify([parameters().map((p) => [p.name, p.default ?? null]), acts0.map((a) => a.id)]);
+    if (key === drawnFor) {
+      const byId = new Map(acts0.map((a) => [a.id, a]));
+      for (const box of breaksBox.querySelectorAll("input[data-activity]")) {
+        const a = byId.get(box.dataset.activity);
+        const label = box.nextElementSibling;
+        if (a && label) label.textContent = `${a.name || a.id} (${a.id})`;
+      }
+      return;
+    }
+    drawnFor = key;
     const keep = new Map([...paramsBox.querySelectorAll("input")].map((i) => [i.dataset.param, i.value]));
     paramsBox.replaceChildren();
     for (const p of parameters()) {

@@ -300,6 +300,7 @@ export async function designerView(ctx, fresh = null) {
   }
 
   async function validate() {
+    syncText();
     const text = ed.area.value;
     const controller = new AbortController();
     if (validating) validating.abort();
@@ -374,14 +375,36 @@ export async function designerView(ctx, fresh = null) {
     scheduleValidate();
   });
 
+  // Typing in a panel changes the document on every key: the canvas redraws once per
+  // frame, and the JSON text is written when it is looked at (its tab, validation, check-in).
+  let textStale = false;
+  let frame = null;
+  function syncText() {
+    if (!textStale) return;
+    textStale = false;
+    ed.set(pretty(draft.doc));
+  }
+  function drawSoon() {
+    if (frame !== null) return;
+    frame = requestAnimationFrame(() => {
+      frame = null;
+      canvas.draw();
+    });
+  }
+  ctx.onCleanup(() => { if (frame !== null) cancelAnimationFrame(frame); });
+
   draft.onChange((source) => {
     if (source === "select") {
       drawSide();
       canvas.draw();
       return;
     }
-    if (source !== "json") ed.set(pretty(draft.doc));
-    canvas.draw();
+    if (source !== "json") {
+      textStale = true;
+      if (!panelJson.hidden || source !== "panel") syncText();
+    }
+    if (source === "panel") drawSoon();
+    else canvas.draw();
     if (source !== "panel") drawSide();
     tester.refresh();
     drawUndo();
@@ -425,6 +448,7 @@ export async function designerView(ctx, fresh = null) {
     panelCanvas.hidden = !onCanvas;
     panelJson.hidden = onCanvas;
     if (onCanvas) requestAnimationFrame(() => canvas.draw());
+    else syncText();
   }
   tabCanvas.addEventListener("click", () => showTab("canvas"));
   tabJson.addEventListener("click", () => showTab("json"));
@@ -510,6 +534,7 @@ export async function designerView(ctx, fresh = null) {
   checkInForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     clearTimeout(timer);
+    syncText();
     await validate();
     if (!lastValid || lastValidated !== ed.area.value) {
       toast(`Check-in refused: fix the ${faults.length || ""} fault${faults.length === 1 ? "" : "s"} first.`.replace("  ", " "), "error");
