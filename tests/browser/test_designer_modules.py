@@ -16,6 +16,7 @@ PRELUDE = """
   const model = await import(`${base}/designer/model.js`);
   const positions = await import(`${base}/graph/positions.js`);
   const form = await import(`${base}/designer/schemaform.js`);
+  const faults = await import(`${base}/designer/faults.js`);
 """
 
 
@@ -105,3 +106,21 @@ async def test_form_kinds_from_json_schemas(page: Any, console: Console) -> None
     """)
     assert out == ["text", "enum", "bool", "number", "text", "list", "list-objects", "map",
                    "optional-object", "text", "json"]
+
+
+async def test_faults_go_to_their_activity_link_or_runbook(page: Any, console: Console) -> None:
+    out = await run(page, """
+      const doc = {activities: [{id: "a"}, {id: "b"}], links: [{from: "a", to: "b"}]};
+      const g = faults.groupFaults([
+        {path: "$.activities[1].properties.args[0]", message: "bad arg"},
+        {path: "$.activities[1]", message: "bad b"},
+        {path: "$.links[0].include[0].data", message: "bad field"},
+        {path: "$.activities[7].type", message: "beyond"},
+        {path: "$.returns[0].name", message: "bad return"},
+        {path: "$", message: "not JSON"},
+      ], doc);
+      return {acts: Object.fromEntries(g.activities), links: Object.fromEntries(g.links),
+              runbook: g.runbook};
+    """)
+    assert out == {"acts": {"b": ["bad arg", "bad b"]}, "links": {"0": ["bad field"]},
+                   "runbook": ["beyond", "bad return", "not JSON"]}

@@ -8,10 +8,12 @@ import { del, get, post, request } from "../api.js";
 import { add, clear, h, replace } from "../dom.js";
 import { time, toast } from "../format.js";
 import { confirmDialog } from "../parts/confirm.js";
+import { editor, renderDiff } from "../designer/jsontab.js";
 import { loadCatalog } from "../designer/catalog.js";
 import { freezePositions, makeCanvas } from "../designer/canvas.js";
 import { insertAtCursor, pickPublishedData } from "../designer/insert.js";
 import { linkPanel } from "../designer/linkform.js";
+import { PATH_ACTIVITY, PATH_LINK, groupFaults } from "../designer/faults.js";
 import { Draft } from "../designer/model.js";
 import { makePalette } from "../designer/palette.js";
 import { activityPanel } from "../designer/properties.js";
@@ -19,82 +21,9 @@ import { settingsPanel } from "../designer/settings.js";
 import { makeTestPanel } from "../designer/testpanel.js";
 
 const VALIDATE_DELAY_MS = 350;
-const PATH_ACTIVITY = /^\$\.activities\[(\d+)\]/;
-const PATH_LINK = /^\$\.links\[(\d+)\]/;
 
 function pretty(doc) {
   return `${JSON.stringify(doc, null, 2)}\n`;
-}
-
-function shown(value) {
-  if (value === null || value === undefined) return "—";
-  return JSON.stringify(value);
-}
-
-/** The JSON editor: a textarea with a line-number gutter that scrolls with it. */
-function editor(id) {
-  const gutter = h("pre", { class: "gutter", "aria-hidden": "true" });
-  const area = h("textarea", {
-    id, class: "code", spellcheck: "false", autocomplete: "off", autocapitalize: "off", wrap: "off",
-    "aria-describedby": `${id}-status`,
-  });
-  let lines = 0;
-  const number = () => {
-    const count = area.value.split("\n").length;
-    if (count !== lines) {
-      lines = count;
-      gutter.textContent = Array.from({ length: count }, (_, i) => i + 1).join("\n");
-    }
-    gutter.scrollTop = area.scrollTop;
-  };
-  area.addEventListener("input", number);
-  area.addEventListener("scroll", () => { gutter.scrollTop = area.scrollTop; });
-  return {
-    el: h("div", { class: "editor" }, gutter, area),
-    area,
-    set(text) {
-      if (area.value !== text) area.value = text;
-      number();
-    },
-    goTo(line, column) {
-      const rows = area.value.split("\n");
-      let offset = 0;
-      for (let i = 0; i < Math.min(line - 1, rows.length); i += 1) offset += rows[i].length + 1;
-      offset += Math.max(0, column - 1);
-      area.focus();
-      area.setSelectionRange(offset, offset);
-      const lineHeight = parseFloat(getComputedStyle(area).lineHeight) || 18;
-      area.scrollTop = Math.max(0, (line - 4) * lineHeight);
-      number();
-    },
-  };
-}
-
-/** The /diff response as lists of what changed: activities, links, runbook fields. */
-export function renderDiff(diff, fromV, toV) {
-  const changeList = (changes) => h("ul", { class: "changes" }, changes.map((c) => h("li", null,
-    h("code", null, c.path), " ",
-    c.kind === "added" ? ["added: ", h("code", { class: "new" }, shown(c.new))]
-      : c.kind === "removed" ? ["removed (was ", h("code", { class: "old" }, shown(c.old)), ")"]
-        : [h("code", { class: "old" }, shown(c.old)), " → ", h("code", { class: "new" }, shown(c.new))])));
-  const act = (a) => [h("code", null, a.id), ` (${a.type}${a.name ? `, “${a.name}”` : ""})`];
-  const link = (l) => [h("code", null, `${l.from} → ${l.to}`), l.name ? ` “${l.name}”` : ""];
-  const groups = [
-    ["Activities added", diff.activities_added, (a) => h("li", { class: "added" }, "+ ", act(a))],
-    ["Activities removed", diff.activities_removed, (a) => h("li", { class: "removed" }, "− ", act(a))],
-    ["Activities changed", diff.activities_changed, (a) => h("li", { class: "changed" }, "~ ", act(a), changeList(a.changes))],
-    ["Links added", diff.links_added, (l) => h("li", { class: "added" }, "+ ", link(l))],
-    ["Links removed", diff.links_removed, (l) => h("li", { class: "removed" }, "− ", link(l))],
-    ["Links changed", diff.links_changed, (l) => h("li", { class: "changed" }, "~ ", link(l), changeList(l.changes))],
-  ];
-  const parts = [];
-  if (diff.runbook.length) parts.push(h("h4", null, "Runbook"), changeList(diff.runbook));
-  for (const [title, items, row] of groups) {
-    if (items.length) parts.push(h("h4", null, `${title} (${items.length})`), h("ul", { class: "diff-items" }, items.map(row)));
-  }
-  return h("div", { class: "diff", "aria-live": "polite" },
-    h("p", null, h("strong", null, `Changes from v${fromV} to v${toV}`)),
-    parts.length ? parts : h("p", { class: "empty" }, "No changes: the two versions mean the same."));
 }
 
 /** `/runbooks/new?folder=/Ops`: a new runbook, checked in (created) by its first check-in. */
@@ -258,27 +187,7 @@ export async function designerView(ctx, fresh = null) {
   ctx.onCleanup(() => tester.stop());
 
   // -- faults ------------------------------------------------------------------------------
-  /** Faults grouped by what they belong to: activity id, link index, or the runbook. */
-  function faultTargets() {
-    const acts = new Map();
-    const links = new Map();
-    const runbookFaults = [];
-    const docActs = Array.isArray(draft.doc.activities) ? draft.doc.activities : [];
-    for (const f of faults) {
-      const ma = PATH_ACTIVITY.exec(f.path);
-      const ml = PATH_LINK.exec(f.path);
-      if (ma && docActs[Number(ma[1])] && docActs[Number(ma[1])].id) {
-        const aid = docActs[Number(ma[1])].id;
-        if (!acts.has(aid)) acts.set(aid, []);
-        acts.get(aid).push(f.message);
-      } else if (ml) {
-        const i = Number(ml[1]);
-        if (!links.has(i)) links.set(i, []);
-        links.get(i).push(f.message);
-      } else runbookFaults.push(f.message);
-    }
-    return { activities: acts, links, runbook: runbookFaults };
-  }
+  const faultTargets = () => groupFaults(faults, draft.doc);
 
   function drawFaults() {
     const docActs = Array.isArray(draft.doc.activities) ? draft.doc.activities : [];
