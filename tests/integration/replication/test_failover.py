@@ -52,21 +52,23 @@ async def test_jobs_running_through_a_failover_all_finish_and_none_runs_twice(
 ) -> None:
     install()
     fx = tmp_path / "effects"
+    gate = tmp_path / "gate"  # the last activity waits for it: no job ends before the failover
     rb = await _check_in(pool, runbook_doc("Busy", [
         start(),
-        *(effect(a, fx, seconds=0.15, rerunnable=a.startswith("r")) for a in ACTIVITIES),
+        *(effect(a, fx, seconds=0.15, rerunnable=a.startswith("r"),
+                 gate=gate if a == ACTIVITIES[-1] else None) for a in ACTIVITIES),
     ]))
     async with Fleet(pair.url) as fleet:
         await fleet.start(pool, "a", "b")
         jobs = [await _start(pool, rb) for _ in range(24)]
 
-        async def some_done() -> bool:
-            return await _finished(pool, jobs) >= 4
+        async def some_at_the_gate() -> bool:
+            return sum(1 for (_, a) in count(fx) if a == ACTIVITIES[-1]) >= 4
 
-        await until(some_done)
-        assert await _finished(pool, jobs) < len(jobs)  # the rest are in flight or queued
+        await until(some_at_the_gate)  # the rest are in flight, committing, or queued
         await asyncio.to_thread(pair.fail_over)  # SIGKILL the primary, promote the standby
         jobs.append(await _start(pool, rb))  # accepted by the new primary
+        gate.touch()
 
         async def all_done() -> bool:
             return await _finished(pool, jobs) == len(jobs)
