@@ -13,13 +13,16 @@ import asyncio
 import contextlib
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import asyncpg
 import msgspec
 
+from orch.db.lost import RETRYABLE, Backoff
 from orch.db.variables import PgVariables
 from orch.errors import ActivityError
+from orch.logging import get_logger
 from orch.sdk.schedule import Schedule
 from orch.sdk.services import (
     ApprovalRequest,
@@ -33,6 +36,32 @@ from orch.sdk.services import (
 from orch.sql import Q
 
 __all__ = ["CHANNELS", "Doorbell", "pg_services"]
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+RETRY_SECONDS = 60.0
+"""How long a read of an activity's service waits for the database (a failover)."""
+
+
+async def _read(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """``call()`` again, with back-off, while the database is away (up to RETRY_SECONDS).
+
+    Only for reads and idempotent statements: a write whose commit is unknown
+    is not repeated.
+    """
+    backoff = Backoff()
+    waited = 0.0
+    while True:
+        try:
+            return await call()
+        except RETRYABLE as exc:
+            if waited >= RETRY_SECONDS:
+                raise
+            log.warning("database unavailable; retrying", during=what, error=str(exc))
+            delay = backoff.next()
+            await asyncio.sleep(delay)
+            waited += delay
 
 CHANNELS = ("orch_approvals", "orch_hooks")
 """The LISTEN channels whose notifications ring the doorbell (payload: the key)."""
@@ -72,7 +101,7 @@ class PgCounters:
         self.pool = pool
 
     async def get(self, name: str) -> CounterValue | None:
-        row = await self.pool.fetchrow(Q.counter_get, name)
+        row = await _read(lambda: self.pool.fetchrow(Q.counter_get, name), "counter")
         return None if row is None else _counter(row)
 
     async def modify(self, name: str, action: CounterAction, value: int = 0) -> CounterValue:
@@ -105,7 +134,7 @@ class PgSchedules:
         self.pool = pool
 
     async def get(self, name: str) -> Schedule | None:
-        row = await self.pool.fetchrow(Q.schedule_get, name)
+        row = await _read(lambda: self.pool.fetchrow(Q.schedule_get, name), "schedule")
         if row is None:
             return None
         try:
@@ -140,14 +169,17 @@ class PgApprovals:
         with self.bell.watch(approval_id) as rung:
             while True:
                 rung.clear()  # before reading: a decision meanwhile rings again
-                rows = await self.pool.fetch(Q.approvals_decided, [uuid.UUID(approval_id)])
+                # waiting may take hours: a failover meanwhile only delays the answer
+                rows = await _read(lambda: self.pool.fetch(
+                    Q.approvals_decided, [uuid.UUID(approval_id)]), "approval")
                 if rows:
                     return _decision(rows[0])
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(rung.wait(), self.poll_seconds)
 
     async def expire(self, approval_id: str) -> Decision:
-        row = await self.pool.fetchrow(Q.approval_expire, uuid.UUID(approval_id))
+        row = await _read(lambda: self.pool.fetchrow(Q.approval_expire, uuid.UUID(approval_id)),
+                          "approval expiry")  # idempotent: a pending approval expires once
         if row is None:
             raise ActivityError(f"approval {approval_id} is gone")
         return _decision(row)
@@ -185,7 +217,10 @@ class PgWebhooks:
                     ready()
                 while True:
                     rung.clear()
-                    rows = await self.pool.fetch(Q.webhook_take, rid, 100)
+                    # (a take whose commit went unanswered in the failover is
+                    # lost with its requests: a window of one round trip)
+                    rows = await _read(lambda: self.pool.fetch(Q.webhook_take, rid, 100),
+                                       "webhook requests")
                     for row in rows:
                         yield WebhookRequest(
                             id=row["id"], body=row["body"],

@@ -1,5 +1,6 @@
-"""A monitor runbook keeps triggering through a failover: its trigger waits for the new
-primary instead of failing the monitor (and with it the job)."""
+"""Activities that wait keep waiting through a failover: a monitor keeps triggering (its
+trigger waits for the new primary instead of failing the monitor and its job), an
+approval asked before the failover is decided after it."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 
 from tests.integration.helpers import start_job
 from tests.integration.packs.helpers import check_in_with, core_registry, server
+from tests.integration.packs.test_gateway_state import approval_doc
 from tests.integration.packs.test_monitors_pg import ticker
 from tests.integration.replication.cluster import PgPair
-from tests.integration.replication.conftest import until
+from tests.integration.replication.conftest import Gateway, until
 
 pytestmark = pytest.mark.slow
 
@@ -47,3 +49,37 @@ async def test_a_monitor_triggers_on_across_a_failover(
 
 async def _at_least(count: object, n: int) -> bool:
     return await count() >= n  # type: ignore[operator,no-any-return]
+
+
+async def test_an_approval_asked_before_a_failover_is_decided_after_it(
+    pair: PgPair, pool: asyncpg.Pool, gateway: object,
+) -> None:
+    gw: Gateway = await gateway()  # type: ignore[operator]
+    reg = core_registry()
+    async with pool.acquire() as conn:
+        rb = await check_in_with(conn, approval_doc("Ask"), reg)
+    async with server(pair.url, "s1", reg):
+        async with pool.acquire() as conn:
+            job = await start_job(conn, rb, registry=reg)
+
+        async def pending() -> str | None:
+            status, body = await gw.call("GET", "/api/v1/approvals?status=pending")
+            return body["items"][0]["id"] if status == 200 and body["items"] else None
+
+        approval = await until(pending)
+        await asyncio.to_thread(pair.fail_over)  # the activity's polls find no primary
+
+        async def approved() -> bool:
+            status, body = await gw.call("POST", f"/api/v1/approvals/{approval}",
+                                         {"decision": "approve"})
+            assert status in (200, 503), body
+            return status == 200
+
+        await until(approved)
+
+        async def ended() -> str | None:
+            status = await pool.fetchval("SELECT status FROM jobs WHERE id = $1",
+                                         uuid.UUID(job.id))
+            return status if status not in ("queued", "running") else None
+
+        assert await until(ended) == "success"
