@@ -21,8 +21,9 @@ import msgspec
 from orch.gateway.routes import ROUTES
 from tests.integration.gateway.conftest import ADMIN_TOKEN, Api, document
 
-Kind = Literal["object", "list", "system", "self"]
-PUBLIC = {"health", "openapi", "login", "accept_hook"}
+Kind = Literal["object", "list", "system", "self", "own"]
+"""``own``: a resource only its creator sees (a designer's test run): others get a 404."""
+PUBLIC = {"health", "openapi", "login", "accept_hook", "get_runbook_schema"}
 
 
 @dataclass
@@ -103,6 +104,13 @@ SPECS: dict[str, Spec] = {
     "validate_runbook": Spec("self", body="granted.document"),
     "disable_runbook": Spec("object", _rb()),
     "enable_runbook": Spec("object", _rb()),
+    "list_activity_types": Spec("self"),
+    "get_activity_type": Spec("self", {"type": "run_program"}),
+    "outline_runbook": Spec("self", body="granted.document"),
+    "start_test_run": Spec("object", body="{side}.test"),
+    "get_test_run": Spec("own", {"id": "{side}.test_run"}),
+    "command_test_run": Spec("own", {"id": "{side}.test_run"}, body={"command": "quit"}),
+    "delete_test_run": Spec("own", {"id": "{side}.test_run"}),
 }
 
 
@@ -139,7 +147,11 @@ async def _objects(api: Api, side: str, folder: str) -> dict[str, Any]:
     status, body = await api.request("GET", "/api/v1/folders", params={"under": folder})
     folder_id = next(f["id"] for f in body["items"] if f["path"] == folder)
     doc = document(name="R", folder=folder)
+    test = {"document": doc, "parameters": {"Name": "t"}}
+    status, test_run = await api.request("POST", "/api/v1/runbooks/test", json_body=test)
+    assert status == 201  # the admin's: nobody else sees it
     return {
+        "test": test, "test_run": test_run["id"],
         "runbook": created.id, "job": job.id, "stopjob": stop_job.id,
         "instance": str(instance), "approval": str(approval), "folder": folder_id,
         "sub": folders["Sub"], "empty": folders["Empty"], "document": doc,
@@ -243,6 +255,8 @@ async def test_route_matrix(api: Api) -> None:
                     failures.append(f"{op.operation_id}: secret {key} listed to the operator")
             if op.operation_id == "list_runbooks":
                 assert granted["runbook"] in text
+        elif spec.kind == "own":
+            await call("operator (not the owner)", op, "granted", operator, lambda s: s == 404)
         else:
             await call("operator", op, "granted", operator, allowed)
         await call("admin", op, "secret", ADMIN_TOKEN, allowed)
