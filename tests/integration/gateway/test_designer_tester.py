@@ -221,3 +221,18 @@ async def test_an_unwatched_run_is_quit_and_forgotten(pool, monkeypatch) -> None
         assert run_id not in app[tester.HUB].runs
     finally:
         await runner.cleanup()
+
+
+async def test_a_user_runs_a_few_at_a_time(api: Api) -> None:
+    runs = [await _start(api, parameters={"Name": "W"}, step=True) for _ in range(4)]
+    status, body = await api.request("POST", "/api/v1/runbooks/test",
+                                     json_body={"document": document(), "step": True,
+                                                "parameters": {"Name": "W"}})
+    assert status == 409 and body["error"]["code"] == "too-many-tests"
+    await api.request("POST", f"/api/v1/runbook-tests/{runs[0]['id']}/commands",
+                      json_body={"command": "quit"})
+    await _until(api, runs[0]["id"], "finished")
+    await _start(api, parameters={"Name": "W"})  # room again
+    for run in runs[1:]:
+        status, _ = await api.request("DELETE", f"/api/v1/runbook-tests/{run['id']}")
+        assert status == 204

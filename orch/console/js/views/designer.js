@@ -565,7 +565,7 @@ export async function designerView(ctx, fresh = null) {
     panelCanvas, panelJson,
     h("section", { class: "checks", "aria-labelledby": "faults-h" },
       h("h2", { id: "faults-h", class: "sr-only" }, "Validation"), status, faultList, checkInForm),
-    tester.el);
+    canDesign ? tester.el : null); // a draft test needs the design right
   if (!isNew) {
     add(root, h("section", { "aria-labelledby": "history-h" }, h("h2", { id: "history-h" }, "History"),
       h("div", { class: "table-wrap" }, h("table", { class: "list history" },
