@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -88,14 +89,26 @@ def _registered(row: Mapping[str, Any]) -> ActivityTypeInfo:
     )  # fmt: skip
 
 
+_INSTALLED: weakref.WeakKeyDictionary[Registry, dict[str, ActivityTypeInfo]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The installed types' entries, made once per registry (a registry does not change once
+loaded, and their schemas take a few milliseconds each to generate)."""
+
+
+def _installed_types(base: Registry) -> dict[str, ActivityTypeInfo]:
+    known = _INSTALLED.get(base)
+    if known is None:
+        known = {t.qualified_name: _installed(t) for t in base if not is_registered_only(t)}
+        _INSTALLED[base] = known
+    return known
+
+
 async def catalogue(request: web.Request) -> list[ActivityTypeInfo]:
     """Every known type, sorted by qualified name (installed ones win over registrations)."""
     registry = request.app[REGISTRY]
     base: Registry = registry.base if isinstance(registry, GatewayRegistry) else registry
-    found: dict[str, ActivityTypeInfo] = {}
-    for t in base:
-        if not is_registered_only(t):
-            found[t.qualified_name] = _installed(t)
+    found: dict[str, ActivityTypeInfo] = dict(_installed_types(base))
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(Q.registered_types_latest)
     for row in rows:
