@@ -14,8 +14,10 @@ import { BOX_H, BOX_W } from "./model.js";
 
 export const TYPE_MIME = "application/x-orch-activity-type";
 const MIN_K = 0.3;
+const FIT_MIN_K = 0.75;
 const MAX_K = 2.5;
 const STEP = 8;
+const GAP_X = 128; // room for a link's label between two boxes
 
 function truncate(text, max) {
   const t = String(text ?? "");
@@ -95,8 +97,10 @@ export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove, o
     const minY = Math.min(...xs.map((p) => p.y)) - 24;
     const maxX = Math.max(...xs.map((p) => p.x + BOX_W)) + 24;
     const maxY = Math.max(...xs.map((p) => p.y + BOX_H + 18)) + 24;
-    const k = Math.min(1, Math.max(MIN_K, Math.min(r.width / (maxX - minX), r.height / (maxY - minY))));
-    Object.assign(view, { k, x: -minX * k + (r.width - (maxX - minX) * k) / 2, y: -minY * k });
+    // shrink to fit, but not below FIT_MIN_K (text stays readable): then the left part shows
+    const k = Math.min(1, Math.max(FIT_MIN_K, Math.min(r.width / (maxX - minX), r.height / (maxY - minY))));
+    const x = -minX * k + Math.max(0, (r.width - (maxX - minX) * k) / 2);
+    Object.assign(view, { k, x, y: -minY * k + Math.max(0, (r.height - (maxY - minY) * k) / 3) });
     applyView();
   }
 
@@ -107,11 +111,11 @@ export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove, o
     let y = 24;
     const from = fromId ? pos.get(fromId) : null;
     if (from) {
-      x = from.x + BOX_W + 72;
+      x = from.x + BOX_W + GAP_X;
       y = from.y;
     } else if (pos.size) {
       const right = [...pos.values()].reduce((a, b) => (b.x > a.x ? b : a));
-      x = right.x + BOX_W + 72;
+      x = right.x + BOX_W + GAP_X;
       y = right.y;
     }
     const taken = [...pos.values()];
@@ -362,13 +366,17 @@ export function makeCanvas({ draft, editable, onAdd, onLink, onDelete, onMove, o
       const p = boxPositions(draft.doc).get(id);
       const r = svg.getBoundingClientRect();
       if (!p || !r.width) return;
+      // the least panning that brings the whole box (and its test line) into view
+      const margin = 24;
       const left = p.x * view.k + view.x;
       const top = p.y * view.k + view.y;
-      if (left < 0 || top < 0 || left + BOX_W * view.k > r.width || top + (BOX_H + 20) * view.k > r.height) {
-        view.x = r.width / 2 - (p.x + BOX_W / 2) * view.k;
-        view.y = r.height / 2 - (p.y + BOX_H / 2) * view.k;
-        applyView();
-      }
+      const right = left + BOX_W * view.k;
+      const bottom = top + (BOX_H + 20) * view.k;
+      if (right > r.width - margin) view.x -= right - (r.width - margin);
+      else if (left < margin) view.x += margin - left;
+      if (bottom > r.height - margin) view.y -= bottom - (r.height - margin);
+      else if (top < margin) view.y += margin - top;
+      applyView();
     },
     focusActivity(id) {
       const node = viewport.querySelector(`[data-activity="${CSS.escape(id)}"]`);

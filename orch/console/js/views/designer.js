@@ -116,8 +116,8 @@ export async function designerView(ctx, fresh = null) {
       if (from) d.links = [...(d.links || []), { from, to: newId }];
     }, { source: "add" });
     draft.select({ kind: "activity", id: newId });
-    if (at) canvas.reveal(newId);
-    else canvas.fit(); // placed by the designer: show the whole runbook again
+    if (!at) canvas.fit(); // placed by the designer: show the runbook again…
+    canvas.reveal(newId); // …and the new box, wherever it is
     canvas.focusActivity(newId);
     toast(from ? `Added ${newId}, linked from ${from}.` : `Added ${newId}.`);
   }
