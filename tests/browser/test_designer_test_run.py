@@ -67,11 +67,21 @@ async def test_the_tester_runs_the_draft_on_the_canvas_with_break_points_and_ste
     await test.get_by_role("button", name="Clear results").click()
     await expect(canvas.locator(".st-success, .st-skipped")).to_have_count(0)
 
-    # a draft the tester cannot run says why, next to the button
+    # a variable the draft uses gets a value for the test (the database's are never read)
     await test.get_by_label("Step through (pause before every activity)").uncheck()
     await test.get_by_label("Build the greeting (greet)").uncheck()
     await page.get_by_role("tab", name="JSON").click()
     editor = page.get_by_role("textbox", name="Document (JSON)")
+    await editor.fill((await editor.input_value()).replace("Hello, {start.Name}",
+                                                           "{variable:Salute}, {start.Name}"))
+    await page.get_by_role("tab", name="Canvas").click()
+    await test.get_by_label("Variable Salute").fill("Hi")
+    await test.get_by_role("button", name="Run test").click()
+    await expect(bar.locator(".test-status")).to_contain_text("Test finished: success")
+    await expect(greet).to_contain_text("Output=Hi, Designer!")
+
+    # a draft the tester cannot run says why, next to the button
+    await page.get_by_role("tab", name="JSON").click()
     await editor.fill((await editor.input_value()).replace("{start.Name}", "{start.Nom}"))
     await page.get_by_role("tab", name="Canvas").click()
     await test.get_by_role("button", name="Run test").click()

@@ -43,11 +43,19 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
     return list.filter((p) => p && p.name);
   }
 
+  /** The variables the draft uses ({variable:Name}): a test gives them values (the
+   * database's are never read, as with `orch test --var`). */
+  function variableNames() {
+    const text = JSON.stringify(draft.doc.activities || []);
+    return [...new Set([...text.matchAll(/\{variable:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]))].sort();
+  }
+
   let drawnFor = null;
   function drawInputs() {
     // rebuilt only when the parameters or the activities change (not on every keystroke)
     const acts0 = (draft.doc.activities || []).filter((a) => a && a.id);
-    const key = JSON.stringify([parameters().map((p) => [p.name, p.default ?? null]), acts0.map((a) => a.id)]);
+    const vars = variableNames();
+    const key = JSON.stringify([parameters().map((p) => [p.name, p.default ?? null]), acts0.map((a) => a.id), vars]);
     if (key === drawnFor) {
       const byId = new Map(acts0.map((a) => [a.id, a]));
       for (const box of breaksBox.querySelectorAll("input[data-activity]")) {
@@ -58,13 +66,19 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
       return;
     }
     drawnFor = key;
-    const keep = new Map([...paramsBox.querySelectorAll("input")].map((i) => [i.dataset.param, i.value]));
+    const keep = new Map([...paramsBox.querySelectorAll("input")].map((i) => [i.dataset.param ? `p:${i.dataset.param}` : `v:${i.dataset.variable}`, i.value]));
     paramsBox.replaceChildren();
     for (const p of parameters()) {
       const id = uid("test-param");
       const input = h("input", { id, type: "text", autocomplete: "off", dataset: { param: p.name }, placeholder: p.default !== undefined && p.default !== null ? String(p.default) : "" });
-      input.value = keep.get(p.name) ?? "";
+      input.value = keep.get(`p:${p.name}`) ?? "";
       paramsBox.append(h("div", { class: "field" }, h("label", { for: id }, `Parameter ${p.name}`), input));
+    }
+    for (const name of vars) {
+      const id = uid("test-var");
+      const input = h("input", { id, type: "text", autocomplete: "off", dataset: { variable: name } });
+      input.value = keep.get(`v:${name}`) ?? "";
+      paramsBox.append(h("div", { class: "field" }, h("label", { for: id }, `Variable ${name}`), input));
     }
     breaksBox.replaceChildren();
     const acts = (draft.doc.activities || []).filter((a) => a && a.id);
@@ -154,10 +168,12 @@ export function makeTestPanel({ draft, catalog, onState, signal }) {
     errors.hidden = true;
     const parameters = {};
     for (const input of paramsBox.querySelectorAll("input[data-param]")) if (input.value !== "") parameters[input.dataset.param] = input.value;
+    const variables = {};
+    for (const input of paramsBox.querySelectorAll("input[data-variable]")) variables[input.dataset.variable] = input.value;
     states = new Map();
     after = 0;
     try {
-      run = await post("/runbooks/test", { document: draft.doc, parameters, breakpoints: [...breaks], step: step.checked });
+      run = await post("/runbooks/test", { document: draft.doc, parameters, variables, breakpoints: [...breaks], step: step.checked });
     } catch (e) {
       run = null;
       errors.hidden = false;
