@@ -57,13 +57,14 @@ class Api:
         body: bytes | str | None = None,
         json_body: Any = None,
         params: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
         """(status, decoded JSON body) of a raw request."""
         headers = self.auth(token) if token is not None else {}
         if json_body is not None:
             body = json.dumps(json_body)
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         async with self.http.request(
             method, f"{self.url}{path}", data=body, headers=headers, params=params
         ) as resp:

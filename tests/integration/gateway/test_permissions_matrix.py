@@ -20,10 +20,12 @@ import msgspec
 
 from orch.gateway.routes import ROUTES
 from tests.integration.gateway.conftest import ADMIN_TOKEN, Api, document
+from tests.unit.importers.sco_xml import export, policy, start
 
 Kind = Literal["object", "list", "system", "self", "own"]
 """``own``: a resource only its creator sees (a designer's test run): others get a 404."""
-PUBLIC = {"health", "openapi", "login", "accept_hook", "get_runbook_schema"}
+PUBLIC = {"health", "health_ready", "openapi", "login", "accept_hook", "get_runbook_schema",
+          "session_methods", "oidc_start", "oidc_callback"}
 
 
 @dataclass
@@ -33,6 +35,9 @@ class Spec:
     """Path parameter → key of the fixture's objects (``{side}`` replaced by the side)."""
     body: Any = None
     params: dict[str, str] | None = None
+    """Query parameters (values resolved like ``path``'s)."""
+    content_type: str = "application/json"
+    """The body's type: JSON bodies are encoded, others sent as they are (bytes)."""
 
 
 def _rb(v: str = "") -> dict[str, str]:
@@ -104,6 +109,8 @@ SPECS: dict[str, Spec] = {
     "validate_runbook": Spec("self", body="granted.document"),
     "disable_runbook": Spec("object", _rb()),
     "enable_runbook": Spec("object", _rb()),
+    "import_sco": Spec("object", body="sco_export", params={"folder": "{side}.path"},
+                       content_type="application/xml"),
     "list_activity_types": Spec("self"),
     "get_activity_type": Spec("self", {"type": "run_program"}),
     "outline_runbook": Spec("self", body="granted.document"),
@@ -158,6 +165,7 @@ async def _objects(api: Api, side: str, folder: str) -> dict[str, Any]:
         "new_document": document(name="New", folder=folder),
         "start": {"runbook": created.path, "parameters": {"Name": "z"}},
         "import": {"documents": [document(name="Imported", folder=folder)]},
+        "path": folder,
         "new_folder": {"path": f"{folder}/Created"},
     }
 
@@ -205,6 +213,7 @@ async def test_route_matrix(api: Api) -> None:
         "spare_token": token["id"], "server": "server", "nobody": "nobody",
         "group": "group", "var": "var", "sched": "sched",
         "new_user": {"name": "fresh"}, "new_group": {"name": "fresh-group"},
+        "sco_export": export(policy("FromSco", start())),
     }
     expired = await api.make_user("old", admin=True, expires_in="-1 hour")
     revoked = await api.make_user("gone", admin=True, revoked=True)
@@ -217,15 +226,22 @@ async def test_route_matrix(api: Api) -> None:
         body = _resolve(spec.body, objects, side)
         if body is None and op.body is not None:
             body = {}
-        return path, body, spec.params
+        params = (None if spec.params is None else
+                  {k: str(_resolve(v, objects, side)) for k, v in spec.params.items()})
+        return path, body, params
 
     failures: list[str] = []
 
     async def call(label: str, op: Any, side: str, token: str | None,
                    ok: Any) -> tuple[int, Any]:
         path, body, params = request_for(op, SPECS[op.operation_id], side)
-        status, answer = await api.request(op.method, path, token=token, json_body=body,
-                                           params=params)
+        spec = SPECS[op.operation_id]
+        if spec.content_type == "application/json":
+            status, answer = await api.request(op.method, path, token=token, json_body=body,
+                                               params=params)
+        else:
+            status, answer = await api.request(op.method, path, token=token, body=body,
+                                               params=params, content_type=spec.content_type)
         if status >= 500 or not ok(status):
             failures.append(f"{op.operation_id} as {label}: {status} {answer}")
         return status, answer
