@@ -215,8 +215,14 @@ async def test_odd_parameter_values_are_422_not_500(api: Api) -> None:
         )
         assert status == 422, (value, body)
         assert body["error"]["path"] == "$.parameters.Count"
-    for runbook in ("", " ", "/", "//", "x" * 5000, "/Examples/Typed/extra"):
+    for runbook in ("", " ", "/", "x" * 5000, "/Examples/Typed/extra"):
         status, body = await api.request(
             "POST", "/api/v1/jobs", json_body={"runbook": runbook, "parameters": {}}
         )
         assert status == 404, (runbook, body)
+    for runbook in ("//", "/Examples/../Typed", "/Examples/./Typed"):  # not a path at all
+        status, body = await api.request(
+            "POST", "/api/v1/jobs", json_body={"runbook": runbook, "parameters": {}}
+        )
+        assert (status, body["error"]["code"], body["error"]["path"]) == (
+            422, "bad-path", "$.runbook"), (runbook, body)
