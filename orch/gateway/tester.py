@@ -49,6 +49,7 @@ from orch.logging import get_logger
 from orch.sdk.registry import Registry
 from orch.tester import ChildResolver, Found, InstanceView, TestSession
 from orch.tester.events import Event, Finished, Paused
+from orch.tester.step import obey
 
 __all__ = ["ROUTES", "TesterHub", "install_tester"]
 
@@ -166,17 +167,7 @@ class _RemoteController:
                 self.run.state = "running"
                 self.run.paused = None
                 self.run.notify()
-            if command == "continue":
-                self.stepping = False
-                return None
-            if command == "step":
-                self.stepping = True
-                return None
-            if command == "skip":
-                session.skip(view, act.id, run_id)
-                return False
-            session.quit()
-            return False
+            return obey(self, command, session, view, act.id, run_id)
 
 
 class _CatalogueChildren(ChildResolver):

@@ -20,7 +20,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 from orch.document import CompiledActivity
 from orch.tester.events import Paused
@@ -119,6 +119,37 @@ async def _readable(fd: int) -> None:
         loop.remove_reader(fd)
 
 
+class Stepping(Protocol):
+    """A controller whose ``stepping`` an answer turns on or off."""
+
+    stepping: bool
+
+
+def obey(
+    controller: Stepping,
+    command: Literal["continue", "step", "skip", "quit"],
+    session: TestSession,
+    view: InstanceView,
+    activity: str,
+    run_id: str,
+) -> bool | None:
+    """Carry out a pause's answer; returns what ``before_run`` returns (None: run it).
+
+    Shared by the command-line tester and the designer's (answered over HTTP).
+    """
+    if command == "continue":
+        controller.stepping = False
+        return None
+    if command == "step":
+        controller.stepping = True
+        return None
+    if command == "skip":
+        session.skip(view, activity, run_id)
+        return False
+    session.quit()
+    return False
+
+
 class StepController:
     """Decides, before each run, whether to pause, and acts on the answer."""
 
@@ -170,14 +201,4 @@ class StepController:
                 if command == "data":
                     session.observer(session.data(view))
                     continue
-                if command == "continue":
-                    self.stepping = False
-                    return None
-                if command == "step":
-                    self.stepping = True
-                    return None
-                if command == "skip":
-                    session.skip(view, act.id, run_id)
-                    return False
-                session.quit()
-                return False
+                return obey(self, command, session, view, act.id, run_id)
