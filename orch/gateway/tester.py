@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import asyncpg
@@ -41,6 +40,7 @@ from orch.document import CompiledActivity, DocumentInvalid, Fault, load, parse_
 from orch.document.model import normalize_folder
 from orch.errors import NotFound
 from orch.gateway.auth import authorize
+from orch.gateway.background import background
 from orch.gateway.bodies import json_response, read_json, read_query
 from orch.gateway.errors import ConflictError, Forbidden, Invalid, NotFoundError
 from orch.gateway.keys import POOL, PRINCIPAL, REGISTRY, SETTINGS
@@ -316,20 +316,9 @@ async def delete_test(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def _hub_context(app: web.Application) -> AsyncIterator[None]:
-    hub = app[HUB]
-    task = asyncio.create_task(hub.supervise(), name="tester:hub")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def install_tester(app: web.Application) -> None:
     app[HUB] = TesterHub()
-    app.cleanup_ctx.append(_hub_context)
+    app.cleanup_ctx.append(background("tester:hub", lambda app: app[HUB].supervise()))
 
 
 _TEST_ID = {"id": {"type": "string", "format": "uuid"}}

@@ -15,11 +15,10 @@ error's code as the reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
+from orch.gateway.background import background
 from orch.gateway.errors import HttpError
 from orch.gateway.external import DIRECTORY, check_directory_user
 from orch.gateway.keys import POOL, PRINCIPAL
@@ -89,14 +88,6 @@ def install_directory_watch(app: web.Application) -> None:
     if not windows:
         return
     app[DIRECTORY_WATCH] = DirectoryWatch(app, min(MAX_INTERVAL, min(windows) / 4))
-
-    async def _context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(app[DIRECTORY_WATCH].run(), name="live:directory-watch")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.cleanup_ctx.append(_context)
+    app.cleanup_ctx.append(
+        background("live:directory-watch", lambda app: app[DIRECTORY_WATCH].run())
+    )

@@ -9,13 +9,12 @@ resume from where they were — and it starts over.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from orch.gateway.background import background
 from orch.gateway.errors import BadRequest, Invalid
 from orch.gateway.keys import POOL
 from orch.gateway.live.hub import Hub
@@ -121,17 +120,6 @@ async def live(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _feed_context(app: web.Application) -> AsyncIterator[None]:
-    feed = app[LIVE]
-    task = asyncio.create_task(feed.run(), name="live:reader")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def _on_shutdown(app: web.Application) -> None:
     await app[LIVE].close_sockets()
 
@@ -140,6 +128,6 @@ def install_live(app: web.Application, options: LiveOptions | None = None) -> Li
     """Give ``app`` its live feed (the route itself is in the route table)."""
     feed = LiveFeed(app[POOL], options)
     app[LIVE] = feed
-    app.cleanup_ctx.append(_feed_context)
+    app.cleanup_ctx.append(background("live:reader", lambda app: app[LIVE].run()))
     app.on_shutdown.append(_on_shutdown)
     return feed
