@@ -11,8 +11,11 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from actors.store import InstanceRef
 from orch.config import Settings
 from orch.db.jobs import JobRow, RunbookRow, create_job, get_job, resolve_runbook
+from orch.db.store import PgStore
+from orch.db.writer import GroupCommitWriter
 from orch.server import RunbookServer
 
 T = TypeVar("T")
@@ -139,3 +142,32 @@ async def running_server(
     finally:
         srv.request_shutdown()
         await asyncio.wait_for(task, 30)
+
+
+async def claimed_instance(pool: asyncpg.Pool) -> InstanceRef:
+    """A one-activity runbook's job, claimed by server ``w``: its instance, epoch 1."""
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("One", [start(), compare("a")]))
+        await start_job(conn, rb)
+        await conn.execute(
+            "INSERT INTO servers (name, status, capacity, activity_types)"
+            " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
+            "   FROM runbook_versions, unnest(activity_types) AS t")
+        (row,) = await conn.fetch("SELECT * FROM orch_claim_jobs('w', 1, 0, 30)")
+    return InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]), epoch=1)
+
+
+@contextlib.asynccontextmanager
+async def running_writer(
+    pool: asyncpg.Pool, batches: list[int] | None = None
+) -> AsyncIterator[tuple[GroupCommitWriter, PgStore]]:
+    """Server ``w``'s group commit writer, running, and a PgStore on it (noting each
+    batch's size in ``batches``); closed, with everything written, on exit."""
+    on_batch = None if batches is None else (lambda n, _s: batches.append(n))
+    writer = GroupCommitWriter(pool, "w", on_batch=on_batch)
+    task = asyncio.create_task(writer.run())
+    try:
+        yield writer, PgStore(pool, writer)
+    finally:
+        writer.close()
+        await task

@@ -9,10 +9,8 @@ connection and nothing acknowledged is lost.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -21,31 +19,7 @@ from structlog.testing import capture_logs
 from actors.store import InstanceRef, RunResult, RunStart
 from orch.db.lost import Backoff, discard
 from orch.db.store import PgStore
-from orch.db.writer import GroupCommitWriter
-from tests.integration.helpers import check_in, compare, eventually, runbook_doc, start, start_job
-
-
-async def _claimed(pool: asyncpg.Pool) -> InstanceRef:
-    async with pool.acquire() as conn:
-        rb = await check_in(conn, runbook_doc("One", [start(), compare("a")]))
-        await start_job(conn, rb)
-        await conn.execute(
-            "INSERT INTO servers (name, status, capacity, activity_types)"
-            " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
-            "   FROM runbook_versions, unnest(activity_types) AS t")
-        (row,) = await conn.fetch("SELECT * FROM orch_claim_jobs('w', 1, 0, 30)")
-    return InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]), epoch=1)
-
-
-@contextlib.asynccontextmanager
-async def _writer(pool: asyncpg.Pool) -> AsyncIterator[tuple[GroupCommitWriter, PgStore]]:
-    writer = GroupCommitWriter(pool, "w")
-    task = asyncio.create_task(writer.run())
-    try:
-        yield writer, PgStore(pool, writer)
-    finally:
-        writer.close()
-        await task
+from tests.integration.helpers import claimed_instance, eventually, running_writer
 
 
 def _run(activity: str) -> tuple[RunStart, RunResult]:
@@ -69,8 +43,8 @@ async def _runs(pool: asyncpg.Pool, ref: InstanceRef) -> list[str]:
 
 
 async def test_a_kept_connection_that_died_idle_is_never_used(pool: asyncpg.Pool) -> None:
-    ref = await _claimed(pool)
-    async with _writer(pool) as (writer, store):
+    ref = await claimed_instance(pool)
+    async with running_writer(pool) as (writer, store):
         await _record(store, ref, "a")
         (kept,) = writer._conns
         pid = kept.get_server_pid()
@@ -99,8 +73,8 @@ async def test_a_read_only_session_is_discarded_and_the_batch_retried(
     """A session that reached a standby (here: made read-only) refuses the write; the
     writer throws that connection away — back in the pool it would be handed out
     again — and commits on a new one instead of failing the records."""
-    ref = await _claimed(pool)
-    async with _writer(pool) as (writer, store):
+    ref = await claimed_instance(pool)
+    async with running_writer(pool) as (writer, store):
         await _record(store, ref, "a")
         (kept,) = writer._conns
         await kept.execute("SET default_transaction_read_only = on")

@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
 import pytest
 
-from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
-from orch.db.store import PgStore, load_plan
-from orch.db.writer import GroupCommitWriter, OwnershipLost
-from tests.integration.helpers import check_in, compare, runbook_doc, start, start_job
-
-
-async def _claimed(pool: asyncpg.Pool) -> InstanceRef:
-    async with pool.acquire() as conn:
-        rb = await check_in(conn, runbook_doc("One", [start(), compare("a")]))
-        await start_job(conn, rb)
-        await conn.execute(
-            "INSERT INTO servers (name, status, capacity, activity_types)"
-            " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
-            "   FROM runbook_versions, unnest(activity_types) AS t")
-        (row,) = await conn.fetch("SELECT * FROM orch_claim_jobs('w', 1, 0, 30)")
-    return InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]), epoch=1)
-
-
-@contextlib.asynccontextmanager
-async def _store(pool: asyncpg.Pool, batches: list[int] | None = None) -> AsyncIterator[PgStore]:
-    """A PgStore on a running writer (noting each batch's size in ``batches``),
-    closed, with everything written, on exit."""
-    on_batch = None if batches is None else (lambda n, _s: batches.append(n))
-    writer = GroupCommitWriter(pool, "w", on_batch=on_batch)
-    task = asyncio.create_task(writer.run())
-    try:
-        yield PgStore(pool, writer)
-    finally:
-        writer.close()
-        await task
+from actors.store import InstanceOutcome, RunResult, RunStart
+from orch.db.store import load_plan
+from orch.db.writer import OwnershipLost
+from tests.integration.helpers import claimed_instance, running_writer
 
 
 def _start(activity: str) -> RunStart:
@@ -56,9 +27,9 @@ def _result(s: RunStart, status: str = "success", error: str | None = None) -> R
 
 
 async def test_one_run_at_a_time_writes_rows_and_events_in_order(pool: asyncpg.Pool) -> None:
-    ref = await _claimed(pool)
+    ref = await claimed_instance(pool)
     batches: list[int] = []
-    async with _store(pool, batches) as store:
+    async with running_writer(pool, batches) as (_, store):
         a = _start("a")  # a start and its result in one batch
         await store.record_run_start(ref, a, durable=False)
         await store.record_run_result(ref, _result(a))
@@ -87,11 +58,11 @@ async def test_one_run_at_a_time_writes_rows_and_events_in_order(pool: asyncpg.P
 
 
 async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) -> None:
-    ref = await _claimed(pool)
+    ref = await claimed_instance(pool)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE instances SET epoch = 2 WHERE id = $1",
                            uuid.UUID(ref.instance_id))
-    async with _store(pool) as store:
+    async with running_writer(pool) as (_, store):
         a = _start("a")
         await store.record_run_start(ref, a, durable=False)
         with pytest.raises(OwnershipLost):
@@ -101,9 +72,9 @@ async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) ->
 
 
 async def test_the_last_result_and_the_outcome_are_one_commit(pool: asyncpg.Pool) -> None:
-    ref = await _claimed(pool)
+    ref = await claimed_instance(pool)
     batches: list[int] = []
-    async with _store(pool, batches) as store:
+    async with running_writer(pool, batches) as (_, store):
         a = _start("a")
         await store.record_run_start(ref, a, durable=True)
         await store.record_final_result(ref, _result(a), InstanceOutcome(
@@ -129,8 +100,8 @@ async def test_the_last_result_and_the_outcome_are_one_commit(pool: asyncpg.Pool
 
 
 async def test_a_refused_last_result_leaves_the_instance_running(pool: asyncpg.Pool) -> None:
-    ref = await _claimed(pool)
-    async with _store(pool) as store:
+    ref = await claimed_instance(pool)
+    async with running_writer(pool) as (_, store):
         a = _start("a")
         await store.record_run_start(ref, a, durable=False)
         bad = msgspec.structs.replace(_result(a), published=[{"X": "nul \u0000 byte"}])
@@ -150,11 +121,11 @@ async def test_a_refused_last_result_leaves_the_instance_running(pool: asyncpg.P
 async def test_a_taken_over_instance_gets_neither_last_result_nor_outcome(
     pool: asyncpg.Pool,
 ) -> None:
-    ref = await _claimed(pool)
+    ref = await claimed_instance(pool)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE instances SET epoch = 2 WHERE id = $1",
                            uuid.UUID(ref.instance_id))
-    async with _store(pool) as store:
+    async with running_writer(pool) as (_, store):
         a = _start("a")
         await store.record_run_start(ref, a, durable=False)
         with pytest.raises(OwnershipLost):
