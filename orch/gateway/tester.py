@@ -49,7 +49,7 @@ from orch.logging import get_logger
 from orch.sdk.registry import Registry
 from orch.tester import ChildResolver, Found, InstanceView, TestSession
 from orch.tester.events import Event, Finished, Paused
-from orch.tester.step import obey
+from orch.tester.step import Answer, obey, pause_reason
 
 __all__ = ["ROUTES", "TesterHub", "install_tester"]
 
@@ -64,8 +64,6 @@ MAX_EVENTS = 20_000
 """A run reporting more events than this is quit (a runaway fan-out or loop)."""
 MAX_PER_USER = 4
 MAX_RUNS = 32
-
-Command = Literal["continue", "step", "skip", "quit"]
 
 
 class TestRun:
@@ -138,7 +136,7 @@ class _RemoteController:
         self.run = run
         self.stepping = step
         self.breaks = breaks
-        self.pending: asyncio.Future[Command] | None = None
+        self.pending: asyncio.Future[Answer] | None = None
         self._lock = asyncio.Lock()
 
     async def before_run(
@@ -147,12 +145,8 @@ class _RemoteController:
         async with self._lock:  # one pause at a time, as the command-line tester
             if session.quitting:
                 return False
-            why: Literal["step", "break"]
-            if self.stepping:
-                why = "step"
-            elif view.depth == 0 and act.id in self.breaks:
-                why = "break"
-            else:
+            why = pause_reason(self, view, act.id)
+            if why is None:
                 return None
             self.pending = asyncio.get_running_loop().create_future()
             self.run.state = "paused"

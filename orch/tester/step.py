@@ -28,6 +28,8 @@ from orch.tester.events import Paused
 if TYPE_CHECKING:
     from orch.tester.session import InstanceView, TestSession
 
+Answer = Literal["continue", "step", "skip", "quit"]
+"""What a pause's answer does (:func:`obey`)."""
 Command = Literal["continue", "step", "skip", "quit", "data"]
 
 COMMANDS: dict[str, Command] = {
@@ -120,14 +122,27 @@ async def _readable(fd: int) -> None:
 
 
 class Stepping(Protocol):
-    """A controller whose ``stepping`` an answer turns on or off."""
+    """A controller: whether it pauses before every run, and its break points."""
 
     stepping: bool
+    breaks: frozenset[str]
+
+
+def pause_reason(
+    controller: Stepping, view: InstanceView, activity: str
+) -> Literal["step", "break"] | None:
+    """Why to pause before this run (break points name activities of the runbook under
+    test, depth 0), or None to run it."""
+    if controller.stepping:
+        return "step"
+    if view.depth == 0 and activity in controller.breaks:
+        return "break"
+    return None
 
 
 def obey(
     controller: Stepping,
-    command: Literal["continue", "step", "skip", "quit"],
+    command: Answer,
     session: TestSession,
     view: InstanceView,
     activity: str,
@@ -177,12 +192,8 @@ class StepController:
         async with self._lock:  # one question at a time
             if session.quitting:
                 return False
-            why: Literal["step", "break"]
-            if self.stepping:
-                why = "step"
-            elif view.depth == 0 and act.id in self.breaks:
-                why = "break"
-            else:
+            why = pause_reason(self, view, act.id)
+            if why is None:
                 return None
             session.observer(
                 Paused(runbook=view.path, depth=view.depth, activity=act.id,
