@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 
 from activities import ACTIVITIES
+from orch.db.connect import create_pool
 from orch.db.packs import list_packs, pack_records, register_pack
 from orch.sdk import Context, Inputs, Published, Registry, activity
 from tests.integration.helpers import eventually, runbook_doc, start, start_job, wait_job
@@ -42,7 +43,16 @@ DOC = runbook_doc("UsesExtra", [start(), {"id": "p", "type": "extra:ping",
                                           "properties": {"text": "hi"}}])  # fmt: skip
 
 
-async def test_only_a_server_with_the_pack_runs_the_job(pool: asyncpg.Pool) -> None:
+async def test_only_a_server_with_the_pack_runs_the_job(dsn: str) -> None:
+    # two servers share this pool at once: room for both (orch.server.pool_need each)
+    pool = await create_pool(dsn, min_size=1, max_size=8)
+    try:
+        await _only_a_server_with_the_pack_runs_the_job(pool)
+    finally:
+        await pool.close()
+
+
+async def _only_a_server_with_the_pack_runs_the_job(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         rb = await check_in_with(conn, DOC, registry(True))
         stored = await conn.fetchval(
