@@ -181,7 +181,7 @@ async def assign_runbook_servers(
     async with conn.transaction():
         if await conn.fetchval(Q.deploy_lock_runbook, rid) is None:
             raise NotFound(f"no runbook {runbook_id}")
-        current = [r[0] for r in await conn.fetch(Q.deploy_runbook_servers, rid)]
+        current = [r[0] for r in await conn.fetch(Q.assignment_own_runbook, rid)]
         rest = [s for s in current if s != server]
         order = [server, *rest] if primary else [*rest, server]
         await _write_assignment(conn, rid, order)
@@ -189,7 +189,7 @@ async def assign_runbook_servers(
 
 
 async def _write_assignment(conn: asyncpg.Connection, rid: uuid.UUID, order: Sequence[str]) -> None:
-    await conn.execute(Q.deploy_clear_runbook_servers, rid)
+    await conn.execute(Q.assignment_clear_runbook, rid)
     for position, name in enumerate(order):
         await conn.execute(Q.deploy_add_runbook_server, rid, position, name)
 

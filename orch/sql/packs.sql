@@ -88,14 +88,6 @@ ev AS (
 )
 SELECT name, status, capacity, created FROM s
 
--- name: deploy_runbook_servers
--- $1 runbook id. The current assignment (primary first).
-SELECT server_name FROM runbook_servers WHERE runbook_id = $1 ORDER BY position
-
--- name: deploy_clear_runbook_servers
--- $1 runbook id
-DELETE FROM runbook_servers WHERE runbook_id = $1
-
 -- name: deploy_add_runbook_server
 -- $1 runbook id, $2 position, $3 server name
 INSERT INTO runbook_servers (runbook_id, position, server_name) VALUES ($1, $2, $3)
