@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import msgspec
+from _timing import per_call_us, python_us
 
 from orch.gateway.bodies import MAX_DEPTH, decode_json
 from orch.gateway.errors import BodyRefused
@@ -61,24 +60,6 @@ def _decode_or_refuse(body: bytes) -> None:
         pass
 
 
-def _python_us() -> float:
-    start = time.perf_counter()
-    total = 0
-    for i in range(200_000):
-        total += i * i % 7
-    return (time.perf_counter() - start) * 1e6
-
-
-def _per_call_us(fn: object, n: int, rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()  # type: ignore[operator]
-        samples.append((time.perf_counter() - start) * 1e6 / n)
-    return round(statistics.median(samples), 2)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200)
@@ -96,11 +77,11 @@ def main() -> None:
         n = args.n if len(body) < 100_000 else max(args.n // 20, 3)
         rounds = args.rounds if len(body) < 1_000_000 else 3
         out[f"{name}_bytes"] = len(body)
-        out[f"{name}_msgspec_us"] = _per_call_us(lambda b=body: msgspec.json.decode(b),
+        out[f"{name}_msgspec_us"] = per_call_us(lambda b=body: msgspec.json.decode(b),
                                                  n if rounds == args.rounds else 1, rounds)
-        out[f"{name}_decode_json_us"] = _per_call_us(lambda b=body: _decode_or_refuse(b),
+        out[f"{name}_decode_json_us"] = per_call_us(lambda b=body: _decode_or_refuse(b),
                                                      n if rounds == args.rounds else 1, rounds)
-    out["python_us"] = round(_python_us(), 1)
+    out["python_us"] = round(python_us(), 1)
     print(json.dumps(out))
 
 

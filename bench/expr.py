@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
+
+from _timing import per_call_us, python_us
 
 from orch.document.expr import MappingScope, parse_template
 
@@ -51,24 +51,6 @@ SCOPE = MappingScope(
 )
 
 
-def _python_us() -> float:
-    start = time.perf_counter()
-    total = 0
-    for i in range(200_000):
-        total += i * i % 7
-    return (time.perf_counter() - start) * 1e6
-
-
-def _per_call_us(fn: object, n: int, rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()  # type: ignore[operator]
-        samples.append((time.perf_counter() - start) * 1e6 / n)
-    return round(statistics.median(samples), 3)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
@@ -78,13 +60,13 @@ def main() -> None:
     for name, text in TEXTS.items():
         template = parse_template(text)
         out[f"{name}_chars"] = len(text)
-        out[f"{name}_parse_us"] = _per_call_us(
-            lambda t=text: parse_template(t), args.n, args.rounds
+        out[f"{name}_parse_us"] = per_call_us(
+            lambda t=text: parse_template(t), args.n, args.rounds, digits=3
         )
-        out[f"{name}_render_us"] = _per_call_us(
-            lambda t=template: t.render(SCOPE), args.n, args.rounds
+        out[f"{name}_render_us"] = per_call_us(
+            lambda t=template: t.render(SCOPE), args.n, args.rounds, digits=3
         )
-    out["python_us"] = round(_python_us(), 1)
+    out["python_us"] = round(python_us(), 1)
     print(json.dumps(out))
 
 
