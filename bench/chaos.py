@@ -59,6 +59,19 @@ class EffectInputs(Inputs):
     seconds: float = 0.0
 
 
+
+def _count_effects(effects: Path) -> tuple[int, int]:
+    """From the side-effect file (a line "job activity" per effect): how many
+    non-rerunnable effects happened more than once, and how many extra times
+    rerunnable steps ran."""
+    lines: dict[tuple[str, str], int] = {}
+    for line in effects.read_text().splitlines() if effects.exists() else []:
+        job, _, act = line.partition(" ")
+        lines[(job, act)] = lines.get((job, act), 0) + 1
+    twice = sum(1 for (_, a), n in lines.items() if a in EFFECTS and n > 1)
+    again = sum(n - 1 for (_, a), n in lines.items() if a in STEPS and n > 1)
+    return twice, again
+
 async def _append(ctx: Context, inputs: EffectInputs) -> NoData:
     line = f"{ctx.info.job_id} {ctx.activity_id}\n".encode()
     fd = os.open(inputs.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -254,13 +267,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             for s in servers:
                 s.stop()
             await pool.close()
-    lines: dict[tuple[str, str], int] = {}
-    for line in effects.read_text().splitlines() if effects.exists() else []:
-        job, _, act = line.partition(" ")
-        lines[(job, act)] = lines.get((job, act), 0) + 1
+    twice, again = _count_effects(effects)
     shutil.rmtree(work, ignore_errors=True)
-    twice = sum(1 for (_, a), n in lines.items() if a in EFFECTS and n > 1)
-    again = sum(n - 1 for (_, a), n in lines.items() if a in STEPS and n > 1)
     finished = sum(n for s, n in statuses.items() if s not in ("queued", "running"))
     return {
         "bench": "chaos",
@@ -404,13 +412,8 @@ async def failover(args: argparse.Namespace) -> dict[str, Any]:
             await pool.close()
     finally:
         await asyncio.to_thread(pair.close)
-    lines: dict[tuple[str, str], int] = {}
-    for line in effects.read_text().splitlines():
-        job, _, act = line.partition(" ")
-        lines[(job, act)] = lines.get((job, act), 0) + 1
+    twice, again = _count_effects(effects)
     shutil.rmtree(work, ignore_errors=True)
-    twice = sum(1 for (_, a), n in lines.items() if a in EFFECTS and n > 1)
-    again = sum(n - 1 for (_, a), n in lines.items() if a in STEPS and n > 1)
     finished = sum(n for st, n in statuses.items() if st not in ("queued", "running"))
     return {
         "bench": "chaos-failover",
