@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from orch.api.live import LiveEvent
+from orch.gateway.live.deflate import deflate
 
 FEED_KINDS = frozenset({"job", "instance", "activity", "notification"})
 """Kinds the live feed delivers (server and audit events are only in GET /events)."""
@@ -53,6 +54,7 @@ class Batch(list[FeedEvent]):
 
     _body: bytes | None = None
     _frames: dict[bytes, bytes] | None = None
+    _deflated: dict[tuple[bytes, int], bytes | None] | None = None
     _runs: list[tuple[float, int, bool]] | None = None
     pending = 0
     """Sockets that queued this batch and have not written it yet (``delivery``)."""
@@ -103,6 +105,27 @@ def events_frame(subscription_json: bytes, events: list[FeedEvent]) -> bytes:
             frame = frames[subscription_json] = _frame(subscription_json, events.body)
         return frame
     return _frame(subscription_json, b",".join(e.json for e in events))
+
+
+def deflated_frame(subscription_json: bytes, batch: Batch, window_bits: int, level: int,
+                   min_bytes: int) -> bytes | None:
+    """The batch's frame compressed (permessage-deflate, no context takeover), once per
+    subscription id and window for every socket; None when it is not worth it (smaller
+    than ``min_bytes``, or not smaller compressed): sent as it is."""
+    cache = batch._deflated
+    if cache is None:
+        cache = batch._deflated = {}
+    key = (subscription_json, window_bits)
+    if key in cache:
+        return cache[key]
+    frame = events_frame(subscription_json, batch)
+    packed: bytes | None = None
+    if len(frame) >= min_bytes:
+        packed = deflate(frame, window_bits, level)
+        if len(packed) >= len(frame):
+            packed = None
+    cache[key] = packed
+    return packed
 
 
 def _frame(subscription_json: bytes, body: bytes) -> bytes:

@@ -13,7 +13,9 @@ page at a time, as fast as the client takes it.
 
 The writer task sends frames one at a time and merges consecutive batches of
 one subscription into one frame (up to ``frame_events``), so a client that
-falls a little behind catches up with fewer, larger frames.
+falls a little behind catches up with fewer, larger frames. A socket that
+negotiated permessage-deflate (``deflate.py``) sends each shared batch's
+frame as it is instead, compressed once for every such socket.
 """
 
 from __future__ import annotations
@@ -44,8 +46,16 @@ from orch.gateway.bodies import decode_json, split_validation_error
 from orch.gateway.errors import BodyRefused, HttpError, Invalid, NotFoundError
 from orch.gateway.keys import POOL
 from orch.gateway.live.access import all_events_filter, current_principal
+from orch.gateway.live.deflate import FrameSender
 from orch.gateway.live.delivery import dropped, queued, written
-from orch.gateway.live.events import FEED_KINDS, FeedEvent, encode, events_frame
+from orch.gateway.live.events import (
+    FEED_KINDS,
+    Batch,
+    FeedEvent,
+    deflated_frame,
+    encode,
+    events_frame,
+)
 from orch.gateway.live.hub import Follows, Subscription
 from orch.gateway.live.reader import RETRYABLE
 from orch.logging import get_logger
@@ -84,6 +94,8 @@ class LiveSocket:
         self._next_sid = itertools.count(1)
         self.frames = 0
         self.events_sent = 0
+        self.sender: FrameSender | None = None
+        """Set when the socket negotiated permessage-deflate (``deflate.py``)."""
 
     # -- the outbox ------------------------------------------------------------------
     @property
@@ -149,6 +161,7 @@ class LiveSocket:
                     await self._wake.wait()
                     continue
                 sub, body = self._outbox.popleft()
+                packed: bytes | None = None
                 if sub is None:
                     assert isinstance(body, bytes)
                     data = body
@@ -157,8 +170,13 @@ class LiveSocket:
                     pieces = [body]
                     events = body
                     self._queued -= len(events)
+                    # A compressing socket sends a shared batch as it is: its frame is
+                    # compressed once for every socket; merging would make it this one's.
+                    shared = self.sender is not None
                     while (self._outbox and self._outbox[0][0] is sub
-                           and len(events) < self.frame_events):
+                           and len(events) < self.frame_events
+                           and not (shared and (isinstance(events, Batch)
+                                                or isinstance(self._outbox[0][1], Batch)))):
                         more = self._outbox.popleft()[1]
                         assert isinstance(more, list)
                         self._queued -= len(more)
@@ -170,9 +188,18 @@ class LiveSocket:
                         continue
                     sub.last_sent = events[-1].seq
                     data = events_frame(sub.id_json, events)
+                    if self.sender is not None and isinstance(events, Batch):
+                        opts = self.feed.options
+                        packed = deflated_frame(sub.id_json, events, self.sender.window_bits,
+                                                opts.deflate_level, opts.deflate_min_bytes)
                     self.events_sent += len(events)
                     self.feed.events_sent += len(events)
-                await self.ws.send_frame(data, WSMsgType.TEXT)
+                if self.sender is None:
+                    await self.ws.send_frame(data, WSMsgType.TEXT)
+                elif packed is not None:
+                    await self.sender.send(packed, True)
+                else:  # frames of this socket alone, and small ones: not compressed
+                    await self.sender.send(data, False)
                 self.frames += 1
                 self.feed.frames_sent += 1
                 if sub is not None:
