@@ -18,6 +18,13 @@ of one instance (a lone instance stepping through a chain) goes as
 runs only (the common case under load) as ``write_runs_json``, its runs one
 JSON document encoded by msgspec instead of fifteen arrays encoded element by
 element.
+
+Claim events: a job claimed by ``claim_jobs_fast`` has its instance row but
+not yet its ``job``/``instance`` running events (the claim stays a bare
+update, issue 21). ``claimed()`` notes the instance; its first record, whatever
+it is, carries a flag, and the batch that writes it writes those two events
+just before that record's own. A takeover writes them if that batch never
+committed (``claim_instances``).
 """
 
 from __future__ import annotations
@@ -52,15 +59,18 @@ class WriterClosed(OrchError):
 
 
 class _Op:
-    __slots__ = ("future", "kind", "record", "ref")
+    __slots__ = ("claimed", "future", "kind", "record", "ref")
 
     def __init__(
-        self, kind: int, ref: InstanceRef, record: Any, future: asyncio.Future[None] | None
+        self, kind: int, ref: InstanceRef, record: Any, future: asyncio.Future[None] | None,
+        claimed: bool,
     ) -> None:
         self.kind = kind
         self.ref = ref
         self.record = record
         self.future = future
+        self.claimed = claimed
+        """The instance's first record after a lean claim: its claim events go first."""
 
 
 class GroupCommitWriter:
@@ -99,10 +109,20 @@ class GroupCommitWriter:
         self._closed = False
         self._starts: dict[str, tuple[InstanceRef, RunStart]] = {}
         """Starts of runs whose result is not written yet (to write results in full)."""
+        self._claimed: set[str] = set()
+        """Instances claimed with their claim events unwritten, until their first record."""
         self.batches = 0
         self.records = 0
 
     # -- submitting --------------------------------------------------------------------
+
+    def claimed(self, instance_id: str) -> None:
+        """The instance was claimed without its events: its first record writes them."""
+        self._claimed.add(instance_id)
+
+    def forget(self, instance_id: str) -> None:
+        """The instance ended here without a record (nothing of it to write)."""
+        self._claimed.discard(instance_id)
 
     def submit_start(
         self, ref: InstanceRef, start: RunStart, *, durable: bool
@@ -127,7 +147,11 @@ class GroupCommitWriter:
         fut: asyncio.Future[None] | None = None
         if durable:
             fut = asyncio.get_running_loop().create_future()
-        self._queue.append(_Op(kind, ref, record, fut))
+        claimed = False
+        if self._claimed and ref.instance_id in self._claimed:
+            self._claimed.discard(ref.instance_id)
+            claimed = True
+        self._queue.append(_Op(kind, ref, record, fut, claimed))
         self._drained.clear()
         self._wake.set()
         return fut
@@ -229,7 +253,7 @@ class GroupCommitWriter:
                     args = self._arguments(batch)
                     if not args[18] and not args[26]:  # no partial results, no outcomes
                         rows = await conn.fetch(Q.write_runs_json, *args[:3],
-                                                _runs_json(args[3:18]))
+                                                _runs_json(args[3:18]), *args[33:])
                     else:
                         rows = await conn.fetch(Q.write_batch, *args)
                     fenced = {r[0] for r in rows}
@@ -327,11 +351,12 @@ class GroupCommitWriter:
             self._starts[start.run_id] = (ref, start)
             return [self.server, ref.instance_id, ref.epoch, start.run_id, start.activity,
                     start.parent_run, start.item, start.attempt, "running", _EMPTY_LIST,
-                    start.lineage, start.started_at, None, None, 0, None, None]
+                    start.lineage, start.started_at, None, None, 0, None, None, first.claimed]
         return [self.server, ref.instance_id, ref.epoch, start.run_id, start.activity,
                 start.parent_run, start.item, start.attempt, result.status,
                 msgspec.Raw(_encode(result.published)), start.lineage, start.started_at,
-                result.ended_at, result.error, start_ord, 1, result.returned_data]
+                result.ended_at, result.error, start_ord, 1, result.returned_data,
+                first.claimed]
 
     def _settle(self, batch: list[_Op], fenced: set[str], error: BaseException | None) -> None:
         for op in batch:
@@ -361,9 +386,14 @@ class GroupCommitWriter:
         #            returned_data]
         partial: list[tuple[int, InstanceRef, RunResult]] = []
         outcomes: list[tuple[int, InstanceRef, InstanceOutcome]] = []
+        claims: list[str] = []
+        claim_ords: list[int] = []
         for ord_, op in enumerate(batch):
             ref = op.ref
             owners[ref.instance_id] = ref.epoch
+            if op.claimed:
+                claims.append(ref.instance_id)
+                claim_ords.append(ord_)
             if op.kind == _START:
                 start: RunStart = op.record
                 self._starts[start.run_id] = (ref, start)
@@ -434,6 +464,8 @@ class GroupCommitWriter:
             [o.error for _, _, o in outcomes],
             [n for n, _, _ in outcomes],
             running,
+            claims,
+            claim_ords,
         ]
 
 

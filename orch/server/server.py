@@ -68,6 +68,11 @@ __all__ = ["PoolTooSmall", "RunbookServer", "pool_need"]
 
 log = get_logger(__name__)
 
+_FULL_CLAIMS_SECONDS = 5.0
+"""How long claims go straight to the claim with every rule once the lean claim said
+it does not apply (an assignment, a limited runbook, a server not 'up'): its
+answer is only a speed-up, so a stale choice costs time, never a wrong claim."""
+
 
 @dataclass(eq=False)
 class _Running:
@@ -114,6 +119,8 @@ class RunbookServer:
         """Monotonic time before which this server marks no peer down (just reconnected)."""
         self._pending_stops: set[str] = set()
         self.claimed = 0
+        self._full_claims_until = 0.0
+        """Until then (monotonic), claims skip the lean statement (it said it does not apply)."""
         self.listener: Listener | None = None
         self.writer: GroupCommitWriter | None = None
         from actors.instance import RuntimeOptions
@@ -335,29 +342,46 @@ class RunbookServer:
                 return
             want = min(free, s.claim_batch)
             began = time.perf_counter()
-            args = (Q.claim_jobs, self.name, want, len(self._running), s.server_timeout_seconds)
             listening = self.listener.conn if self.listener is not None else None
             if listening is not None:
                 # The listener's session claims: the notification that woke us
                 # came in on it, and it needs no pool acquire nor release
                 # (whose reset is a round trip) around the claim.
-                rows = await listening.fetch(*args)
+                rows = await self._claim_on(listening, want)
                 self.metrics.claimed(time.perf_counter() - began, len(rows))
-                for row in rows:
-                    self._start_claimed(row)
+                for row, lean in rows:
+                    self._start_claimed(row, lean)
             else:
                 async with self.pool.acquire() as conn:
-                    rows = await conn.fetch(*args)
+                    rows = await self._claim_on(conn, want)
                     self.metrics.claimed(time.perf_counter() - began, len(rows))
                     # Before the pool's reset at release (its Python and its round
                     # trip): the instances run up to their first write (pickup latency).
-                    for row in rows:
-                        self._start_claimed(row)
+                    for row, lean in rows:
+                        self._start_claimed(row, lean)
                     if rows:
                         await asyncio.sleep(0)
             if len(rows) < want:
                 self._reasons.set()  # what is left may be waiting for a reason
                 return
+
+    async def _claim_on(
+        self, conn: asyncpg.Connection, want: int
+    ) -> list[tuple[asyncpg.Record, bool]]:
+        """Claim up to ``want`` jobs: the lean claim when the common case holds, else
+        the claim with every rule. Each row comes with whether it was a lean claim
+        (its events are then the writer's to write)."""
+        running = len(self._running)
+        if time.monotonic() >= self._full_claims_until:
+            rows = await conn.fetch(Q.claim_jobs_fast, self.name, want, running)
+            if not rows or rows[0]["job_id"] is not None:
+                return [(row, True) for row in rows]
+            # Assignments or limits exist (or this server is not 'up'): claim
+            # with every rule, and skip the lean attempt for a while.
+            self._full_claims_until = time.monotonic() + _FULL_CLAIMS_SECONDS
+        rows = await conn.fetch(Q.claim_jobs, self.name, want, running,
+                                self.settings.server_timeout_seconds)
+        return [(row, False) for row in rows]
 
     async def _claim_instances(self) -> None:
         assert self.pool is not None
@@ -386,10 +410,13 @@ class RunbookServer:
         if rows:
             self._stops.set()  # a stop may have been asked while nobody owned them
 
-    def _start_claimed(self, row: asyncpg.Record) -> None:
+    def _start_claimed(self, row: asyncpg.Record, lean: bool) -> None:
         self.claimed += 1
         entry = _Running(row["instance_id"], row["job_id"])
         self._add(entry)
+        if lean:
+            assert self.writer is not None
+            self.writer.claimed(entry.instance_id)
         plan = InstancePlan(
             ref=InstanceRef(job_id=row["job_id"], instance_id=row["instance_id"], epoch=1),
             runbook_id=row["runbook_id"],
@@ -510,6 +537,8 @@ class RunbookServer:
                 log.exception("instance crashed", instance_id=entry.instance_id)
                 await self._record_crash(plan.ref, exc)
         finally:
+            if self.writer is not None:
+                self.writer.forget(entry.instance_id)
             self._remove(entry)
 
     def _start_trigger(self, plan: InstancePlan) -> _Running:

@@ -127,6 +127,70 @@ SELECT job_id::text AS job_id, instance_id::text AS instance_id,
                 ELSE 0 END,
            $3, $4)
 
+-- name: claim_jobs_fast
+-- $1 server, $2 most jobs to claim, $3 running count before the claim.
+-- The common case of claim_jobs, as lean as a claim can be (issue 21): one
+-- plain statement (no PL/pgSQL, no prelude), the job rows and their instance
+-- rows, nothing else. Whether it applies is part of the statement: no folder
+-- or runbook has an assignment and no runbook has a max_concurrent_jobs, so
+-- the rules reduce to the queue's order, the job's target, its not_before and
+-- gate, the runbook being enabled and the server's activity types. Otherwise
+-- (or when the server is not 'up' or has no row) it claims nothing and answers
+-- one row whose job_id is null: the caller then claims with claim_jobs, which
+-- has every rule. The job's and the instance's 'running' events are not
+-- written here but by the instance's first group commit, ahead of its first
+-- run's (GroupCommitWriter.claimed; a takeover writes them if that commit
+-- never came). Committed asynchronously, like orch_claim_jobs.
+WITH me AS (
+    SELECT s.activity_types AS types,
+           set_config('synchronous_commit', 'off', true) IS NOT NULL
+           AND s.status = 'up'
+           AND NOT EXISTS (SELECT 1 FROM folder_servers)
+           AND NOT EXISTS (SELECT 1 FROM runbook_servers)
+           AND NOT EXISTS (SELECT 1 FROM runbooks l WHERE l.max_concurrent_jobs > 0) AS fast
+      FROM servers s WHERE s.name = $1
+),
+candidates AS (
+    SELECT j.id
+      FROM me, jobs j JOIN runbooks r ON r.id = j.runbook_id
+      JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.runbook_version
+     WHERE me.fast
+       AND j.status = 'queued'
+       AND r.disabled_at IS NULL
+       AND (j.not_before IS NULL OR j.not_before <= clock_timestamp())
+       AND (v.schedule_name IS NULL OR j.gate_until > orch_now())
+       AND (v.activity_types IS NULL OR v.activity_types <@ me.types)
+       AND (j.target_server IS NULL OR j.target_server = $1)
+     ORDER BY j.priority DESC, j.created_at
+     LIMIT $2
+       FOR UPDATE OF j SKIP LOCKED
+),
+claimed AS (
+    UPDATE jobs j
+       SET status = 'running', claimed_by = $1, started_at = clock_timestamp(),
+           waiting_reason = NULL, instance_id = gen_random_uuid()
+      FROM candidates c
+     WHERE j.id = c.id
+    RETURNING j.id, j.instance_id, j.runbook_id, j.runbook_version, j.parameters,
+              j.created_by, j.started_at, j.created_at, j.priority
+),
+new_instances AS (
+    INSERT INTO instances (id, job_id, server, epoch, status, started_at)
+    SELECT c.instance_id, c.id, $1, 1, 'running', c.started_at FROM claimed c
+),
+counted AS (
+    UPDATE servers SET running = $3 + (SELECT count(*) FROM claimed)
+     WHERE name = $1 AND EXISTS (SELECT 1 FROM claimed)
+)
+(SELECT c.id::text AS job_id, c.instance_id::text AS instance_id,
+        c.runbook_id::text AS runbook_id, c.runbook_version, r.path AS runbook_path,
+        r.name AS runbook_name, c.parameters, c.created_by::text AS created_by
+   FROM claimed c JOIN runbooks r ON r.id = c.runbook_id
+  ORDER BY c.priority DESC, c.created_at)
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+ WHERE NOT coalesce((SELECT me.fast FROM me), false)
+
 -- name: claim_instances
 -- $1 server, $2 most instances, $3 server timeout (s). Takes over running
 -- instances that have no live owner: released (hand-over, drain, resume of a
@@ -137,7 +201,8 @@ SELECT job_id::text AS job_id, instance_id::text AS instance_id,
 -- server took meanwhile is left alone. Its event names the server it was
 -- taken from and why ('down', 'stopped', 'released', 'resumed').
 WITH candidates AS (
-    SELECT i.id, i.server AS previous, s.status AS previous_status
+    SELECT i.id, i.server AS previous, s.status AS previous_status, j.claimed_by AS claimer,
+           i.started_at, i.triggered_by
       FROM instances i
       JOIN jobs j ON j.id = i.job_id
       LEFT JOIN servers s ON s.name = i.server
@@ -162,31 +227,51 @@ taken AS (
       FROM candidates c
      WHERE i.id = c.id AND i.server IS NOT DISTINCT FROM c.previous
        AND i.status = 'running'
-    RETURNING i.id, i.job_id, i.epoch, c.previous, c.previous_status
+    RETURNING i.id, i.job_id, i.epoch, c.previous, c.previous_status, c.claimer,
+              c.started_at, c.triggered_by
 ),
 job_taken AS (
     UPDATE jobs j SET claimed_by = $1 FROM taken t WHERE j.id = t.job_id
     RETURNING j.id, j.runbook_id
 ),
+-- A job claimed by claim_jobs_fast whose owner died before the instance's first
+-- group commit has none of its claim's events: they are written first, as the
+-- claim would have (claimed by, epoch 1, at the claim's time).
 ev AS (
-    INSERT INTO events (kind, runbook_id, job_id, instance_id, status, server, data)
-    SELECT 'instance', jt.runbook_id, t.job_id, t.id, 'running', $1,
-           jsonb_build_object(
-               'taken_over_from',
-               coalesce(t.previous, rel.data->>'released_by', rel.data->>'resumed_from'),
-               'epoch', t.epoch,
-               'reason', CASE WHEN t.previous IS NOT NULL
-                                  THEN coalesce(t.previous_status, 'unregistered')
-                              WHEN rel.data ? 'resumed_by' THEN 'resumed'
-                              ELSE 'released' END)
-      FROM taken t
-      JOIN job_taken jt ON jt.id = t.job_id
-      LEFT JOIN LATERAL (
-          SELECT e.data FROM events e
-           WHERE e.instance_id = t.id AND t.previous IS NULL
-             AND (e.data ? 'released_by' OR e.data ? 'resumed_by')
-           ORDER BY e.seq DESC
-           LIMIT 1) rel ON true
+    INSERT INTO events (kind, at, runbook_id, job_id, instance_id, status, server, data)
+    SELECT e.kind, e.at, e.runbook_id, e.job_id, e.instance_id, 'running', e.server, e.data
+      FROM (SELECT k.kind, t.started_at AS at, jt.runbook_id, t.job_id, t.id AS instance_id,
+                   t.claimer AS server,
+                   CASE WHEN k.kind = 'job' THEN jsonb_build_object('claimed_by', t.claimer)
+                        ELSE jsonb_build_object('server', t.claimer, 'epoch', 1) END AS data,
+                   k.ord
+              FROM taken t
+              JOIN job_taken jt ON jt.id = t.job_id
+             CROSS JOIN (VALUES (1, 'job'), (2, 'instance')) AS k(ord, kind)
+             WHERE t.triggered_by IS NULL AND t.epoch = 2
+               AND NOT EXISTS (SELECT 1 FROM events x
+                                WHERE x.instance_id = t.id AND x.kind = 'job')
+            UNION ALL
+            SELECT 'instance', clock_timestamp(), jt.runbook_id, t.job_id, t.id, $1,
+                   jsonb_build_object(
+                       'taken_over_from',
+                       coalesce(t.previous, rel.data->>'released_by',
+                                rel.data->>'resumed_from'),
+                       'epoch', t.epoch,
+                       'reason', CASE WHEN t.previous IS NOT NULL
+                                          THEN coalesce(t.previous_status, 'unregistered')
+                                      WHEN rel.data ? 'resumed_by' THEN 'resumed'
+                                      ELSE 'released' END),
+                   3
+              FROM taken t
+              JOIN job_taken jt ON jt.id = t.job_id
+              LEFT JOIN LATERAL (
+                  SELECT e.data FROM events e
+                   WHERE e.instance_id = t.id AND t.previous IS NULL
+                     AND (e.data ? 'released_by' OR e.data ? 'resumed_by')
+                   ORDER BY e.seq DESC
+                   LIMIT 1) rel ON true) e
+     ORDER BY e.instance_id, e.ord
 )
 SELECT id::text AS instance_id, job_id::text AS job_id, epoch FROM taken
 

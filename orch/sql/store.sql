@@ -10,7 +10,10 @@
 -- $19 run_id, $20 instance_id, $21 status, $22 published, $23 ended_at, $24 error, $25 order,
 -- $26 returned_data;
 -- outcomes: $27 instance_id, $28 status, $29 returned_data, $30 ended_at, $31 error, $32 order;
--- $33 the server's running count to record (null: leave it).
+-- $33 the server's running count to record (null: leave it);
+-- $34 instances claimed by claim_jobs_fast whose claim events ('job' and
+-- 'instance' running) this batch writes, $35 their orders (each its instance's
+-- first record in the batch: the claim's events come just before it).
 -- One statement, so one round trip and one commit for everything in the batch.
 -- Writes count only for instances this server owns at the given epoch (fencing);
 -- the instance rows are share-locked so a takeover waits for this commit or
@@ -19,7 +22,7 @@ WITH owners AS (
     SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
 ),
 live AS (
-    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by
+    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by, i.started_at
       FROM owners o
       JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
       JOIN jobs j ON j.id = i.job_id
@@ -126,7 +129,16 @@ new_events AS (
                         THEN jsonb_build_object('retry', ej.retries, 'not_before', ej.not_before)
                    END,
                    o.ord, 1
-              FROM outcomes o JOIN ended_jobs ej ON ej.id = o.job_id) e
+              FROM outcomes o JOIN ended_jobs ej ON ej.id = o.job_id
+            UNION ALL
+            SELECT k.kind, l.started_at, l.runbook_id, l.job_id, l.id, NULL, NULL, 'running',
+                   k.data, c.ord, k.sub
+              FROM unnest($34::uuid[], $35::int[]) AS c(instance_id, ord)
+              JOIN live l ON l.id = c.instance_id
+             CROSS JOIN (VALUES (-2, 'job', jsonb_build_object('claimed_by', $1::text)),
+                                (-1, 'instance', jsonb_build_object('server', $1::text,
+                                                                    'epoch', 1)))
+                   AS k(sub, kind, data)) e
      ORDER BY e.ord, e.sub
 )
 SELECT o.instance_id::text
@@ -137,14 +149,15 @@ SELECT o.instance_id::text
 -- The common case of write_batch: runs only, no results of runs recorded
 -- elsewhere, no outcomes — fewer nodes. $1 server, $2 instance ids, $3 their
 -- epochs, $4 the runs: UTF-8 JSON bytes, an array of objects named like the
--- columns of write_batch's $4..$18 (lineage in base64). One document encoded
+-- columns of write_batch's $4..$18 (lineage in base64), $5 and $6 the claims
+-- whose events this batch writes (write_batch's $34 and $35). One document encoded
 -- by msgspec instead of fifteen arrays asyncpg checks and encodes element by
 -- element (3x the server's CPU for a 600-run batch; issue 21).
 WITH owners AS (
     SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
 ),
 live AS (
-    SELECT i.id, i.job_id, j.runbook_id
+    SELECT i.id, i.job_id, j.runbook_id, i.started_at
       FROM owners o
       JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
       JOIN jobs j ON j.id = i.job_id
@@ -177,19 +190,29 @@ written AS (
 new_events AS (
     INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
                         server, data)
-    SELECT 'activity', e.at, e.runbook_id, e.job_id, e.instance_id, e.activity, e.run_id,
+    SELECT e.kind, e.at, e.runbook_id, e.job_id, e.instance_id, e.activity, e.run_id,
            e.status, $1, e.data
-      FROM (SELECT r.started_at AS at, r.runbook_id, r.job_id, r.instance_id, r.activity,
-                   r.run_id, 'running' AS status, NULL::jsonb AS data, r.start_ord AS ord
+      FROM (SELECT 'activity' AS kind, r.started_at AS at, r.runbook_id, r.job_id,
+                   r.instance_id, r.activity, r.run_id, 'running' AS status,
+                   NULL::jsonb AS data, r.start_ord AS ord, 0 AS sub
               FROM runs r WHERE r.start_ord IS NOT NULL
             UNION ALL
-            SELECT r.ended_at, r.runbook_id, r.job_id, r.instance_id, r.activity, r.run_id,
-                   r.status,
+            SELECT 'activity', r.ended_at, r.runbook_id, r.job_id, r.instance_id, r.activity,
+                   r.run_id, r.status,
                    CASE WHEN r.error IS NULL THEN NULL
                         ELSE jsonb_build_object('error', r.error) END,
-                   r.result_ord
-              FROM runs r WHERE r.result_ord IS NOT NULL) e
-     ORDER BY e.ord
+                   r.result_ord, 0
+              FROM runs r WHERE r.result_ord IS NOT NULL
+            UNION ALL
+            SELECT k.kind, l.started_at, l.runbook_id, l.job_id, l.id, NULL, NULL, 'running',
+                   k.data, c.ord, k.sub
+              FROM unnest($5::uuid[], $6::int[]) AS c(instance_id, ord)
+              JOIN live l ON l.id = c.instance_id
+             CROSS JOIN (VALUES (-2, 'job', jsonb_build_object('claimed_by', $1::text)),
+                                (-1, 'instance', jsonb_build_object('server', $1::text,
+                                                                    'epoch', 1)))
+                   AS k(sub, kind, data)) e
+     ORDER BY e.ord, e.sub
 )
 SELECT o.instance_id::text
   FROM owners o
@@ -200,11 +223,12 @@ SELECT o.instance_id::text
 -- $2 instance id, $3 its epoch, $4 run_id, $5 activity, $6 parent_run, $7 item,
 -- $8 attempt, $9 status, $10 published, $11 lineage, $12 started_at, $13 ended_at,
 -- $14 error, $15 start event order (null: the start went in an earlier batch),
--- $16 result event order (null: a start alone), $17 returned_data.
--- What write_runs_json does for one row, with plain parameters (no arrays to
--- unnest); returns whether the instance was fenced.
+-- $16 result event order (null: a start alone), $17 returned_data, $18 whether
+-- the instance's claim events ('job' and 'instance' running, claim_jobs_fast)
+-- go first. What write_runs_json does for one row, with plain parameters (no
+-- arrays to unnest); returns whether the instance was fenced.
 WITH live AS (
-    SELECT i.id, i.job_id, j.runbook_id
+    SELECT i.id, i.job_id, j.runbook_id, i.started_at
       FROM instances i
       JOIN jobs j ON j.id = i.job_id
      WHERE i.id = $2::uuid AND i.epoch = $3::int AND i.server = $1
@@ -226,14 +250,20 @@ written AS (
 new_events AS (
     INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
                         server, data)
-    SELECT 'activity', e.at, l.runbook_id, l.job_id, l.id, $5::text, $4::uuid, e.status, $1,
-           e.data
+    SELECT e.kind, coalesce(e.at, l.started_at), l.runbook_id, l.job_id, l.id, e.activity,
+           e.run_id, e.status, $1, e.data
       FROM live l
-     CROSS JOIN (VALUES ($15::int, $12::timestamptz, 'running', NULL::jsonb),
-                        ($16::int, $13::timestamptz, $9::text,
+     CROSS JOIN (VALUES (CASE WHEN $18::boolean THEN -2 END, 'job', NULL::timestamptz,
+                         NULL::text, NULL::uuid, 'running',
+                         jsonb_build_object('claimed_by', $1::text)),
+                        (CASE WHEN $18::boolean THEN -1 END, 'instance', NULL, NULL, NULL,
+                         'running', jsonb_build_object('server', $1::text, 'epoch', 1)),
+                        ($15::int, 'activity', $12::timestamptz, $5::text, $4::uuid,
+                         'running', NULL),
+                        ($16::int, 'activity', $13::timestamptz, $5::text, $4::uuid, $9::text,
                          CASE WHEN $14::text IS NULL THEN NULL
                               ELSE jsonb_build_object('error', $14::text) END))
-           AS e(ord, at, status, data)
+           AS e(ord, kind, at, activity, run_id, status, data)
      WHERE e.ord IS NOT NULL
      ORDER BY e.ord
 )

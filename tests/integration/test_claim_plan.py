@@ -49,3 +49,27 @@ async def test_claiming_one_job_reads_a_handful_of_rows(conn: asyncpg.Connection
             "SELECT pg_stat_get_xact_tuples_fetched('jobs'::regclass)")
     assert len(rows) == 1
     assert after - before < 20, f"the claim read {after - before} job rows for one job"
+
+
+async def test_the_lean_claim_reads_a_handful_of_rows_too(conn: asyncpg.Connection) -> None:
+    """``claim_jobs_fast`` is a plain statement (no ``SET enable_sort``): after enough
+    executions for a generic plan, it must still walk the queue's index, not sort it."""
+    runbook = await check_in(conn, runbook_doc("long lean queue", [compare("a")]))
+    types = await conn.fetchval(
+        "SELECT array_agg(DISTINCT t) FROM runbook_versions, unnest(activity_types) AS t")
+    await conn.execute(
+        "INSERT INTO servers (name, status, capacity, activity_types)"
+        " VALUES ('s1', 'up', 100000, $1)", types or [])
+    await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
+    while await conn.fetch(Q.claim_jobs_fast, "s1", 50, 0):
+        pass
+    await conn.execute("UPDATE jobs SET status = 'success', ended_at = now()")
+    await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
+    async with conn.transaction():
+        before = await conn.fetchval(
+            "SELECT pg_stat_get_xact_tuples_fetched('jobs'::regclass)")
+        rows = await conn.fetch(Q.claim_jobs_fast, "s1", 1, 0)
+        after = await conn.fetchval(
+            "SELECT pg_stat_get_xact_tuples_fetched('jobs'::regclass)")
+    assert len(rows) == 1 and rows[0]["job_id"] is not None
+    assert after - before < 20, f"the lean claim read {after - before} job rows for one job"
