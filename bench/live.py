@@ -7,9 +7,13 @@ process commits the jobs and checks. The delay is measured BY THE GATEWAY
 before and after the run): from an event's commit — its
 ``pg_xact_commit_timestamp``, so the embedded PostgreSQL runs with
 ``track_commit_timestamp=on`` — to the moment the frame carrying it was
-written to the last of the sockets (every socket). The clients only count:
-per frame the first and last seq and the number of events, from the raw
-bytes; ``--verify`` of them also keep their frames, decoded after the run.
+written to the last of the sockets (every socket). The clients speak the
+websocket by hand and offer permessage-deflate as Chromium does (the gateway
+then compresses each shared frame once; ``--no-compress``: no offer, plain
+frames as before). They only count: per frame the first and last seq, from
+the raw bytes (a compressed frame: its first ~100 bytes inflated, and the
+whole of it only for the newest frame once the run is over); ``--verify`` of
+them also keep their frames, inflated and decoded after the run.
 Every client must reach the run's last event with its frames in seq order,
 and the verified ones must have exactly the table's seqs, once, in order;
 the gateway's histogram must have observed every event of the run (each
@@ -18,26 +22,30 @@ one JSON line: p50/p99 delay (from the histogram's buckets; one bound is
 exactly 100 ms), the share within 100 ms, frames and events per second (all
 clients), and the CPU seconds of each process during the run.
 
-    python bench/live.py [--clients 100] [--instances 1000] [--verify 5]
+    python bench/live.py [--clients 100] [--instances 1000] [--verify 5] [--no-compress]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+import zlib
 from array import array
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
@@ -66,6 +74,8 @@ class _Frame(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Frame).decode
+_U16 = struct.Struct("!H").unpack_from
+_U64 = struct.Struct("!Q").unpack_from
 _BUCKET = re.compile(r'^orch_live_delivery_seconds_bucket\{from="commit",le="([^"]+)"\} (\S+)$')
 
 
@@ -151,70 +161,191 @@ class CpuMeter:
         return {k: round(after[k] - self.before.get(k, 0.0), 2) for k in after}
 
 
-class Client:
+class Client(asyncio.Protocol):
     """One websocket subscribed to everything, in the clients' process: it only counts.
 
-    Per frame it keeps the first and last seq (a ``find`` from each end of the
-    raw bytes: a few hundred bytes read, not the frame), never decoding;
-    ``keep`` clients also keep the frames, decoded after the run to check that
-    every event arrived exactly once, in order.
+    Spoken by hand on the transport (RFC 6455; permessage-deflate offered as
+    Chromium does, unless ``--no-compress``), so a compressed frame's bytes
+    stay as they came. Per frame it keeps the first seq (a compressed frame:
+    only its first ~100 bytes inflated) and the last seq (a ``rfind`` in a
+    plain frame; a compressed one is inflated whole only when it is the
+    newest once the run is over), never decoding JSON. ``keep`` clients also
+    keep the frames, inflated (each with a fresh context: the server takes
+    none over) and decoded after the run to check that every event arrived
+    exactly once, in order.
     """
 
-    def __init__(self, keep: bool) -> None:
+    def __init__(self, url: str, keep: bool, compress: bool) -> None:
+        self.url = url
         self.firsts = array("q")
         self.lasts = array("q")
-        self.counts = array("q")
+        """-1: a compressed frame's last seq, not looked at."""
         self.keep = keep
-        self.raw: list[bytes] = []
+        self.compress = compress
+        self.raw: list[tuple[bool, bytes]] = []
+        self.newest: bytes | None = None
+        """The newest frame when compressed and its last seq not known yet."""
         self.subscribed = asyncio.Event()
+        self.closed = asyncio.Event()
         self.start = 1 << 62
         """Frames at or below this seq (before the run) are not counted."""
+        self.wire = 0
+        """Payload bytes of the run's frames, as they came."""
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.upgraded = False
+        self.error: BaseException | None = None
 
-    async def run(self, http: aiohttp.ClientSession, url: str) -> None:
-        async with http.ws_connect(f"{url}/api/v1/live", max_msg_size=0, decode_text=False,
-                                   headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
-            await ws.send_str('{"subscribe": {"all": true}}')
-            async for msg in ws:
-                data = msg.data
-                if not self.subscribed.is_set():
-                    if b'"subscribed"' not in data:
-                        raise RuntimeError(f"unexpected frame: {data[:200]!r}")
-                    self.subscribed.set()
-                    continue
-                if not data.startswith(b'{"type":"events"'):
-                    raise RuntimeError(f"unexpected frame: {data[:200]!r}")
-                first = data.find(b'"seq":') + 6
-                last = data.rfind(b'"seq":') + 6
-                first_seq = int(data[first:data.find(b",", first)])
-                last_seq = int(data[last:data.find(b",", last)])
-                self.firsts.append(first_seq)
-                self.lasts.append(last_seq)
-                if self.keep and last_seq > self.start:
-                    self.raw.append(data)
+    # -- the protocol ----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        u = urlsplit(self.url)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = ["GET /api/v1/live HTTP/1.1", f"Host: {u.netloc}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
+                 "Sec-WebSocket-Version: 13", f"Authorization: Bearer {TOKEN}"]
+        if self.compress:
+            lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
+        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        self.subscribed.set()
+        self.closed.set()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _send(self, opcode: int, data: bytes) -> None:
+        """A masked frame (client → server), small: subscribe, pong."""
+        assert self.transport is not None and len(data) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i & 3] for i, b in enumerate(data))
+        self.transport.write(bytes((0x80 | opcode, 0x80 | len(data))) + mask + masked)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.upgraded:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buf[:end]).decode().lower()
+            del buf[:end + 4]
+            if not head.startswith("http/1.1 101"):
+                self._fail(RuntimeError(f"no upgrade: {head[:200]!r}"))
+                return
+            ext = re.search(r"^sec-websocket-extensions:(.*)$", head, re.M)
+            if self.compress != bool(ext and "server_no_context_takeover" in ext[1]):
+                self._fail(RuntimeError(f"unexpected negotiation: {head!r}"))
+                return
+            self.upgraded = True
+            self._send(0x1, b'{"subscribe": {"all": true}}')
+        pos, size = 0, len(buf)
+        while size - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            n, at = b1 & 0x7F, pos + 2
+            if n == 126:
+                if size - pos < 4:
+                    break
+                (n,) = _U16(buf, at)
+                at += 2
+            elif n == 127:
+                if size - pos < 10:
+                    break
+                (n,) = _U64(buf, at)
+                at += 8
+            if size - at < n:
+                break
+            payload = bytes(buf[at:at + n])
+            pos = at + n
+            opcode = b0 & 0x0F
+            if opcode == 0x1:
+                try:
+                    self.message(payload, bool(b0 & 0x40))
+                except Exception as e:  # reported by the process
+                    self._fail(e)
+                    return
+            elif opcode == 0x9:
+                self._send(0xA, payload)
+            elif opcode == 0x8:
+                assert self.transport is not None
+                self.transport.close()
+        del buf[:pos]
+
+    # -- counting --------------------------------------------------------------------
+    def message(self, payload: bytes, compressed: bool) -> None:
+        if not self.subscribed.is_set():
+            data = _inflate(payload) if compressed else payload
+            if b'"subscribed"' not in data:
+                raise RuntimeError(f"unexpected frame: {data[:200]!r}")
+            self.subscribed.set()
+            return
+        if compressed:
+            head = zlib.decompressobj(-15).decompress(payload, 128)
+            self.newest = payload
+            last_seq = -1
+        else:
+            head = payload
+            last = payload.rfind(b'"seq":') + 6
+            last_seq = int(payload[last:payload.find(b",", last)])
+            self.newest = None
+        if not head.startswith(b'{"type":"events"'):
+            raise RuntimeError(f"unexpected frame: {head[:200]!r}")
+        first = head.find(b'"seq":') + 6
+        first_seq = int(head[first:head.find(b",", first)])
+        self.firsts.append(first_seq)
+        self.lasts.append(last_seq)
+        if first_seq > self.start:
+            self.wire += len(payload)
+            if self.keep:
+                self.raw.append((compressed, payload))
+
+    def last(self) -> int:
+        """The last seq so far (a compressed newest frame: inflated now, once)."""
+        if self.newest is not None:
+            data = _inflate(self.newest)
+            at = data.rfind(b'"seq":') + 6
+            self.lasts[-1] = int(data[at:data.find(b",", at)])
+            self.newest = None
+        return self.lasts[-1] if self.lasts else 0
 
     def report(self) -> dict[str, object]:
         """Events after the start, whether frames came in seq order, and (``keep``) the seqs."""
-        ordered = all(f <= last for f, last in zip(self.firsts, self.lasts, strict=True)) and all(
-            self.firsts[k] > self.lasts[k - 1] for k in range(1, len(self.firsts)))
-        out: dict[str, object] = {"frames": sum(last > self.start for last in self.lasts),
-                                  "last": self.lasts[-1] if self.lasts else 0,
-                                  "ordered": ordered}
+        f, la = self.firsts, self.lasts
+        ordered = all(la[k] < 0 or f[k] <= la[k] for k in range(len(f))) and all(
+            f[k] > max(la[k - 1], f[k - 1]) for k in range(1, len(f)))
+        out: dict[str, object] = {
+            "frames": sum(1 for k in range(len(f)) if max(f[k], la[k]) > self.start),
+            "last": self.last(), "ordered": ordered, "wire_bytes": self.wire}
         if self.keep:
-            out["seqs"] = [e.seq for data in self.raw for e in _decode(data).events
+            out["seqs"] = [e.seq for compressed, data in self.raw
+                           for e in _decode(_inflate(data) if compressed else data).events
                            if e.seq > self.start]
         return out
 
 
-async def clients_process(url: str, n: int, keep: int) -> None:
+def _inflate(payload: bytes) -> bytes:
+    """A message compressed without context takeover: a fresh decompressor each."""
+    return zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+
+
+async def clients_process(url: str, n: int, keep: int, compress: bool) -> None:
     """``--client-process``: N clients; "ready" once subscribed; then reads the run's
     first seq (exclusive) and, once the run is over, its last seq on stdin; waits until
     every client has the last one, prints one JSON report."""
-    clients = [Client(keep=i < keep) for i in range(n)]
     loop = asyncio.get_running_loop()
-    async with aiohttp.ClientSession() as http, asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(c.run(http, url)) for c in clients]
+    u = urlsplit(url)
+    clients = [Client(url, keep=i < keep, compress=compress) for i in range(n)]
+    for c in clients:
+        await loop.create_connection(lambda c=c: c, u.hostname, u.port)
+    try:
         for c in clients:
             await asyncio.wait_for(c.subscribed.wait(), 60)
+            if c.error is not None:
+                raise c.error
         print("ready", flush=True)
         start = int(await loop.run_in_executor(None, sys.stdin.readline))
         for c in clients:
@@ -222,12 +353,17 @@ async def clients_process(url: str, n: int, keep: int) -> None:
         print("started", flush=True)
         end = int(await loop.run_in_executor(None, sys.stdin.readline))
         deadline = time.monotonic() + 120
-        while any(not c.lasts or c.lasts[-1] < end for c in clients):
+        while any(c.last() < end for c in clients):
+            failed = next((c.error for c in clients if c.error is not None), None)
+            if failed is not None:
+                raise failed
             if time.monotonic() > deadline:
                 raise TimeoutError("the clients did not get every event in time")
             await asyncio.sleep(0.01)
-        for task in tasks:
-            task.cancel()
+    finally:
+        for c in clients:
+            if c.transport is not None:
+                c.transport.close()
     print(json.dumps([c.report() for c in clients]), flush=True)
 
 
@@ -278,8 +414,8 @@ def top_self(path: str, n: int = 12) -> dict[str, float]:
     return {k: round(100 * v / total, 1) for k, v in top} if total else {}
 
 
-async def main(clients: int, instances: int, verify: int,
-               profile: str | None = None) -> dict[str, object]:
+async def main(clients: int, instances: int, verify: int, profile: str | None = None,
+               compress: bool = True) -> dict[str, object]:
     async with database() as (dsn, tracked, pgdata):
         pool = await create_pool(dsn, min_size=2, max_size=2)
         try:
@@ -290,7 +426,8 @@ async def main(clients: int, instances: int, verify: int,
                     gateway_process(dsn) as (url, gateway_pid), aiohttp.ClientSession() as http:
                 watchers = subprocess.Popen(
                     [sys.executable, __file__, "--client-process", url, "--clients",
-                     str(clients), "--verify", str(verify)],
+                     str(clients), "--verify", str(verify),
+                     *(() if compress else ("--no-compress",))],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                     env={**os.environ, "ORCH_BENCH_TOKEN": TOKEN})
                 try:
@@ -370,6 +507,7 @@ async def main(clients: int, instances: int, verify: int,
     events = len(expected) * len(reports)
     return {
         "workload": "live",
+        "compress": compress,
         "clients": clients,
         "verified_clients": min(verify, clients),
         "instances": instances,
@@ -383,6 +521,7 @@ async def main(clients: int, instances: int, verify: int,
         "frames_per_s": round(frames / span),
         "events_per_s": round(events / span),
         "events_per_frame": round(events / frames, 1),
+        "wire_mb": round(sum(r["wire_bytes"] for r in reports) / 1e6, 1),
         "span_s": round(span, 3),
         "cpu_s": used,
         "load": [round(x, 2) for x in os.getloadavg()],
@@ -402,6 +541,9 @@ if __name__ == "__main__":
     parser.add_argument("--profile", metavar="DIR", default=None,
                         help="py-spy the gateway and the clients during the run (raw stacks "
                              "in DIR; the top self times in the JSON line)")
+    parser.add_argument("--no-compress", dest="compress", action="store_false",
+                        help="the clients offer no permessage-deflate (the gateway then "
+                             "writes plain frames, as before)")
     parser.add_argument("--client-process", metavar="URL", default=None,
                         help=argparse.SUPPRESS)  # the clients' own process (see main)
     args = parser.parse_args()
@@ -412,6 +554,7 @@ if __name__ == "__main__":
     except ImportError:
         run = asyncio.run  # type: ignore[assignment]
     if args.client_process:
-        run(clients_process(args.client_process, args.clients, args.verify))
+        run(clients_process(args.client_process, args.clients, args.verify, args.compress))
     else:
-        print(json.dumps(run(main(args.clients, args.instances, args.verify, args.profile))))
+        print(json.dumps(run(main(args.clients, args.instances, args.verify, args.profile,
+                                  args.compress))))
