@@ -78,6 +78,8 @@ CREATE TABLE runbooks (
     disabled_by          text,
     UNIQUE (folder_id, name)
 );
+-- Claims ask whether any runbook is limited (0014): a probe of an empty index.
+CREATE INDEX runbooks_limited ON runbooks (id) WHERE max_concurrent_jobs > 0;
 
 CREATE TABLE runbook_versions (
     runbook_id   uuid NOT NULL REFERENCES runbooks (id) ON DELETE CASCADE,
