@@ -19,7 +19,9 @@ and the verified ones must have exactly the table's seqs, once, in order;
 the gateway's histogram must have observed every event of the run (each
 once, when the last socket that queued it wrote it). Prints
 one JSON line: p50/p99 delay (from the histogram's buckets; one bound is
-exactly 100 ms), the share within 100 ms, frames and events per second (all
+exactly 100 ms), the share within 100 ms, p50/p99 of the gateway's own part
+(``orch_live_fanout_seconds``: from the batch's publication to the last
+socket's write), frames and events per second (all
 clients), and the CPU seconds of each process during the run.
 
     python bench/live.py [--clients 100] [--instances 1000] [--verify 5] [--no-compress]
@@ -76,7 +78,8 @@ class _Frame(msgspec.Struct):
 _decode = msgspec.json.Decoder(_Frame).decode
 _U16 = struct.Struct("!H").unpack_from
 _U64 = struct.Struct("!Q").unpack_from
-_BUCKET = re.compile(r'^orch_live_delivery_seconds_bucket\{from="commit",le="([^"]+)"\} (\S+)$')
+_BUCKET = re.compile(r'^orch_live_(delivery|fanout)_seconds_bucket\{from="(?:commit|publish)",'
+                     r'le="([^"]+)"\} (\S+)$')
 
 
 @contextlib.asynccontextmanager
@@ -367,16 +370,27 @@ async def clients_process(url: str, n: int, keep: int, compress: bool) -> None:
     print(json.dumps([c.report() for c in clients]), flush=True)
 
 
-async def scrape(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
-    """The gateway's delivery histogram (``from="commit"``): cumulative count per bound."""
+async def scrape(http: aiohttp.ClientSession, url: str) -> dict[str, dict[str, float]]:
+    """The gateway's histograms, cumulative count per bound: ``delivery``
+    (``from="commit"``) and ``fanout`` (its own part, from the batch's publication)."""
     async with http.get(f"{url.removesuffix('/api/v1')}/metrics",
                         headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
         text = await resp.text()
-    out: dict[str, float] = {}
+    out: dict[str, dict[str, float]] = {"delivery": {}, "fanout": {}}
     for line in text.splitlines():
         m = _BUCKET.match(line)
         if m is not None:
-            out[m[1]] = float(m[2])
+            out[m[1]][m[2]] = float(m[3])
+    return out
+
+
+def buckets_of(before: dict[str, float], after: dict[str, float]) -> list[tuple[float, float]]:
+    """(upper bound, count in the bucket) of the run: the difference of two scrapes."""
+    out, prev = [], 0.0
+    for b in sorted(after, key=float):
+        c = after[b] - before.get(b, 0.0)
+        out.append((float(b), c - prev))
+        prev = c
     return out
 
 
@@ -493,14 +507,10 @@ async def main(clients: int, instances: int, verify: int, profile: str | None = 
                                  f"up to {r['last']} of {expected[-1]}")
         if "seqs" in r and r["seqs"] != expected:
             raise AssertionError(f"client {i} did not get every event exactly once, in order")
-    bounds = sorted(after, key=float)
-    cumulative = [(float(b), after[b] - before.get(b, 0.0)) for b in bounds]
-    buckets, prev = [], 0.0
-    for b, c in cumulative:
-        buckets.append((b, c - prev))
-        prev = c
-    observed = prev
-    within = next((c for b, c in cumulative if b == 0.1), float("nan"))
+    buckets = buckets_of(before["delivery"], after["delivery"])
+    fanout = buckets_of(before["fanout"], after["fanout"])
+    observed = sum(n for _, n in buckets)
+    within = sum(n for b, n in buckets if b <= 0.1)
     if observed != len(expected):
         raise AssertionError(f"the gateway observed {observed} deliveries of {len(expected)}")
     frames = sum(r["frames"] for r in reports)
@@ -518,6 +528,8 @@ async def main(clients: int, instances: int, verify: int, profile: str | None = 
         "delay_p50_ms": round(quantile(buckets, 0.5) * 1000, 2),
         "delay_p99_ms": round(quantile(buckets, 0.99) * 1000, 2),
         "within_100ms_pct": round(100 * within / observed, 2) if observed else None,
+        "fanout_p50_ms": round(quantile(fanout, 0.5) * 1000, 2),
+        "fanout_p99_ms": round(quantile(fanout, 0.99) * 1000, 2),
         "frames_per_s": round(frames / span),
         "events_per_s": round(events / span),
         "events_per_frame": round(events / frames, 1),

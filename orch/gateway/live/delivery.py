@@ -13,7 +13,10 @@ runbook subscription) are observed per socket when written. Events dropped
 for a lagging client are not observed (``orch_live_dropped_events_total``).
 
 ``orch_live_delivery_seconds{from}`` on the gateway's ``/metrics``;
-``bench/live.py`` reads its p50 / p99 from there.
+``bench/live.py`` reads its p50 / p99 from there. Its gateway-side part,
+from a shared batch's publication (read and in order) to the same last
+write, is ``orch_live_fanout_seconds{from="publish"}``, per event too: the
+rest of the delay is the commit → read side (notification, poll, order).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from prometheus_client import Counter
 from orch.gateway.live.events import Batch, FeedEvent, runs
 from orch.metrics.registry import LoopHistogram
 
-__all__ = ["DELIVERY_SECONDS", "DROPPED_EVENTS", "dropped", "queued", "runs", "written"]
+__all__ = ["DELIVERY_SECONDS", "DROPPED_EVENTS", "FANOUT_SECONDS", "dropped", "queued", "runs",
+           "written"]
 
 DELIVERY_SECONDS = LoopHistogram(
     "orch_live_delivery_seconds",
@@ -35,10 +39,16 @@ DELIVERY_SECONDS = LoopHistogram(
     "from",
     (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
      1.0, 2.0, 5.0, 10.0))
+FANOUT_SECONDS = LoopHistogram(
+    "orch_live_fanout_seconds",
+    "Live feed: from a batch's publication (read, in order) to its frame written to every "
+    "socket it was queued for — the gateway's own part of orch_live_delivery_seconds",
+    "from", DELIVERY_SECONDS.bounds)
 DROPPED_EVENTS = Counter("orch_live_dropped_events",
                          "Live feed: events dropped for a client reading too slowly")
 _FROM_COMMIT = DELIVERY_SECONDS.series("commit")
 _FROM_READ = DELIVERY_SECONDS.series("read")
+_FROM_PUBLISH = FANOUT_SECONDS.series("publish")
 
 
 def queued(events: list[FeedEvent]) -> None:
@@ -63,6 +73,9 @@ def written(pieces: list[list[FeedEvent]], now: float | None = None) -> None:
             piece.pending -= 1
             if piece.pending == 0 and not piece.dropped:
                 _observe(piece.runs, now)
+                if piece.published:
+                    FANOUT_SECONDS.observe_many(_FROM_PUBLISH, max(0.0, now - piece.published),
+                                                len(piece))
         else:
             _observe(runs(piece), now)
 

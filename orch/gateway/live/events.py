@@ -60,6 +60,8 @@ class Batch(list[FeedEvent]):
     """Sockets that queued this batch and have not written it yet (``delivery``)."""
     dropped = False
     """A socket dropped it (lagged client): its delivery is not measured."""
+    published = 0.0
+    """When the hub published it (seconds since the epoch; ``delivery``: fan-out)."""
 
     @property
     def runs(self) -> list[tuple[float, int, bool]]:

@@ -9,6 +9,7 @@ is still replaying history — to a bounded hold list that follows the replay.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -116,6 +117,7 @@ class Hub:
         """Hand a batch (in seq order) to every subscription it concerns."""
         self.published += len(events)
         events = Batch(events)
+        events.published = time.time()
         for sub in list(self._all):
             sub.offer(events)
         if not (self._jobs or self._runbooks):

@@ -53,3 +53,17 @@ def test_own_lists_are_observed_per_socket_and_replays_not_at_all() -> None:
     assert counts("read") == before_read + 2
     delivery.written([[event(3, 0.0), event(4, 0.0)]], now=10.02)  # replayed history
     assert counts("read") == before_read + 2 and counts("commit") == before_commit
+
+
+def test_the_gateways_own_part_counts_from_the_batchs_publication() -> None:
+    batch = Batch([event(1, 100.0), event(2, 100.0), event(3, 100.0)])
+    batch.published = 100.5
+    fanout = delivery.FANOUT_SECONDS.series("publish")
+    before, total = sum(fanout[:-1]), fanout[-1]
+    delivery.queued(batch)
+    delivery.queued(batch)
+    delivery.written([batch], now=100.6)
+    assert sum(fanout[:-1]) == before  # one socket still has it queued
+    delivery.written([batch], now=100.7)
+    assert sum(fanout[:-1]) == before + 3  # per event, when the last socket wrote it
+    assert abs(fanout[-1] - total - 3 * 0.2) < 1e-9
