@@ -18,7 +18,10 @@ its reader accepts the client's compressed messages. Frames are then written
 by :class:`FrameSender` through the request's transport (public aiohttp API:
 ``request.transport`` and the stream writer's ``drain``), with RSV1 set for a
 compressed payload — aiohttp's own ``send_frame`` would compress every frame
-again, per socket.
+again, per socket. No private aiohttp attribute is used; the handshake's
+behaviour relied on (the answer to the canonical offer, ``ws.compress``) was
+checked against aiohttp 3.14.5, and :func:`sender_for` falls back to
+aiohttp's own (per-socket) compression when an answer differs.
 """
 
 from __future__ import annotations
