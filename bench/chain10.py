@@ -94,7 +94,7 @@ async def step_statements(conn: asyncpg.Connection, runbook: Any, rounds: int) -
             now = datetime.now(UTC)
             fenced = await conn.fetchval(
                 Q.write_run, "bench-floor", instance, 1, str(uuid.uuid4()), f"c{i + 1}", None,
-                0, 1, "success", msgspec.Raw(b"[]"), b"", now, now, None, 0, 1, None)
+                0, 1, "success", msgspec.Raw(b"[]"), b"", now, now, None, 0, 1, None, False)
             assert not fenced
         out.append((time.perf_counter() - began) * 1000)
     return out
