@@ -10,7 +10,7 @@ import msgspec
 
 from orch.api.live import EventsFrame, LiveFrame, SubscribedFrame
 from orch.gateway.live import LiveOptions
-from orch.live import follow
+from orch.live import connect, follow
 from tests.integration.gateway.conftest import document
 from tests.integration.live.conftest import eventually
 from tests.integration.live.test_feed import insert_events
@@ -149,4 +149,22 @@ async def test_follow_resumes_after_lag_and_drops(gateways) -> None:
                 await socket.ws.close()
         if event.seq == seqs[-1]:
             break
+    assert got == seqs
+
+
+async def test_the_cli_client_gets_compressed_frames(gateways) -> None:
+    """orch.live.connect (the CLI's follow) offers permessage-deflate: the gateway
+    accepts, and its compressed shared frames decode as the API types."""
+    gw = await gateways()
+    async with connect(gw.client) as live:
+        assert live.ws.compress == 15  # negotiated (0 when the offer was declined)
+        await live.ws.send_json({"subscribe": {"all": True}})
+        decoder = msgspec.json.Decoder(LiveFrame)
+        assert isinstance(decoder.decode((await live.ws.receive()).data), SubscribedFrame)
+        seqs = await insert_events(gw, 40, per_commit=40)
+        got: list[int] = []
+        while len(got) < len(seqs):
+            frame = decoder.decode((await live.ws.receive()).data)
+            assert isinstance(frame, EventsFrame)
+            got += [e.seq for e in frame.events]
     assert got == seqs
