@@ -12,7 +12,8 @@ Prints one JSON line: jobs finished, lost (not finished, must be 0),
 non-rerunnable activities run twice (must be 0, counted from the side-effect
 file), rerunnable ones run again, interrupted runs, takeovers, and the
 longest gap between a kill and the takeover of one of the killed server's
-instances (target ≤ 5 s).
+instances (target ≤ 5 s), and instances missing their claim's ``job running``
+event or holding it twice (both must be 0).
 
     python bench/chaos.py [--jobs 1000] [--rate 20] [--kill-every 6] [--restart-after 4]
     python bench/chaos.py --failover [--failover-after 20]
@@ -71,6 +72,22 @@ def _count_effects(effects: Path) -> tuple[int, int]:
     twice = sum(1 for (_, a), n in lines.items() if a in EFFECTS and n > 1)
     again = sum(n - 1 for (_, a), n in lines.items() if a in STEPS and n > 1)
     return twice, again
+
+_CLAIM_EVENTS = """
+SELECT count(*) FILTER (WHERE x.n = 0) AS missing, count(*) FILTER (WHERE x.n > 1) AS twice
+  FROM (SELECT (SELECT count(*) FROM events e
+                 WHERE e.instance_id = i.id AND e.kind = 'job' AND e.status = 'running') AS n
+          FROM instances i
+         WHERE i.job_id = ANY($1::uuid[]) AND i.triggered_by IS NULL) x
+"""
+
+
+async def _claim_events(pool: Any, job_ids: list[Any]) -> dict[str, int]:
+    """Instances without their claim's 'job running' event, or with it twice (must be 0):
+    a lean claim's events come with the instance's first commit, or with a takeover."""
+    row = await pool.fetchrow(_CLAIM_EVENTS, job_ids)
+    return {"missing": row["missing"], "twice": row["twice"]}
+
 
 async def _append(ctx: Context, inputs: EffectInputs) -> NoData:
     line = f"{ctx.info.job_id} {ctx.activity_id}\n".encode()
@@ -247,6 +264,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "SELECT count(*) FROM events WHERE data ? 'taken_over_from'")
             downs = await pool.fetchval(
                 "SELECT count(*) FROM events WHERE kind = 'server' AND status = 'down'")
+            claim_events = await _claim_events(pool, job_ids)
             gaps: list[float] = []
             per_kill: list[float | None] = []
             never_taken = 0
@@ -286,6 +304,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "orphans_never_taken_over": never_taken,
         "takeovers": takeovers,
         "servers_marked_down": downs,
+        "claim_events": claim_events,
         "max_kill_to_takeover_s": round(max(gaps), 3) if gaps else None,
         "median_kill_to_takeover_s": round(sorted(gaps)[len(gaps) // 2], 3) if gaps else None,
         "max_gap_per_kill_s": per_kill,
@@ -406,6 +425,7 @@ async def failover(args: argparse.Namespace) -> dict[str, Any]:
             downs = await pool.fetchval(
                 "SELECT count(*) FROM events WHERE kind = 'server' AND status = 'down'")
             in_recovery = await pool.fetchval("SELECT pg_is_in_recovery()")
+            claim_events = await _claim_events(pool, job_ids)
         finally:
             for s in servers:
                 s.stop()
@@ -427,6 +447,7 @@ async def failover(args: argparse.Namespace) -> dict[str, Any]:
         "interrupted_runs": interrupted,
         "takeovers": takeovers,
         "servers_marked_down": downs,
+        "claim_events": claim_events,
         "submissions_retried": retried,
         "death_to_promoted_s": round(promoted - death, 3),
         "death_to_first_result_s": (round(first_result.timestamp() - death, 3)
