@@ -51,6 +51,9 @@ from pickup import DOC as PICKUP
 
 from orch.db.jobs import create_job
 
+PY_SPY = shutil.which("py-spy") or shutil.which("py-spy", path=os.path.dirname(sys.executable))
+"""py-spy on the PATH, else beside this Python (a venv run without activating it)."""
+
 
 def summarize(raw: str, top: int) -> dict[str, Any]:
     """Self-time shares (of all samples) from py-spy's collapsed stacks ("a;b;c N")."""
@@ -93,7 +96,7 @@ async def workload(kind: str, n: int, dsn: str, raw_path: str, rate: int) -> dic
         async with server_process(dsn, f"bench-prof-{uuid.uuid4().hex[:6]}") as proc, \
                 pool.acquire() as conn, pool.acquire() as watch, Waker(watch) as waker:
             spy = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(proc.pid), "--idle", "--format", "raw",
+                [PY_SPY, "record", "--pid", str(proc.pid), "--idle", "--format", "raw",
                  "--rate", str(rate), "--output", raw_path],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             await asyncio.sleep(1.0)  # py-spy attached
@@ -169,6 +172,6 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--raw", default=None, help="keep py-spy's collapsed stacks here")
     args = parser.parse_args()
-    if shutil.which("py-spy") is None:
+    if PY_SPY is None:
         sys.exit("py-spy is not installed (pip install -e '.[bench]')")
     print(json.dumps(asyncio.run(main(args))))
