@@ -540,6 +540,15 @@ BEGIN
 END;
 $$;
 
+-- What a claim's events say (0015): the lean claim's first group commit and
+-- a takeover of a lean claim never committed write these rows, in this order.
+CREATE FUNCTION orch_claim_events(p_server text)
+RETURNS TABLE (sub integer, kind text, data jsonb)
+LANGUAGE sql IMMUTABLE AS $$
+    VALUES (-2, 'job', jsonb_build_object('claimed_by', p_server)),
+           (-1, 'instance', jsonb_build_object('server', p_server, 'epoch', 1))
+$$;
+
 -- Console log-in sessions (orch/gateway/session.py): the browser holds a
 -- random secret in an HttpOnly cookie; the database keeps only its sha256, so
 -- a copy of this table opens no session. The CSRF token is derived from the

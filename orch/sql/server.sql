@@ -241,13 +241,10 @@ ev AS (
     INSERT INTO events (kind, at, runbook_id, job_id, instance_id, status, server, data)
     SELECT e.kind, e.at, e.runbook_id, e.job_id, e.instance_id, 'running', e.server, e.data
       FROM (SELECT k.kind, t.started_at AS at, jt.runbook_id, t.job_id, t.id AS instance_id,
-                   t.claimer AS server,
-                   CASE WHEN k.kind = 'job' THEN jsonb_build_object('claimed_by', t.claimer)
-                        ELSE jsonb_build_object('server', t.claimer, 'epoch', 1) END AS data,
-                   k.ord
+                   t.claimer AS server, k.data, k.sub AS ord
               FROM taken t
               JOIN job_taken jt ON jt.id = t.job_id
-             CROSS JOIN (VALUES (1, 'job'), (2, 'instance')) AS k(ord, kind)
+             CROSS JOIN LATERAL orch_claim_events(t.claimer) AS k
              WHERE t.triggered_by IS NULL AND t.epoch = 2
                AND NOT EXISTS (SELECT 1 FROM events x
                                 WHERE x.instance_id = t.id AND x.kind = 'job')

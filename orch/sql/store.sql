@@ -135,10 +135,7 @@ new_events AS (
                    k.data, c.ord, k.sub
               FROM unnest($34::uuid[], $35::int[]) AS c(instance_id, ord)
               JOIN live l ON l.id = c.instance_id
-             CROSS JOIN (VALUES (-2, 'job', jsonb_build_object('claimed_by', $1::text)),
-                                (-1, 'instance', jsonb_build_object('server', $1::text,
-                                                                    'epoch', 1)))
-                   AS k(sub, kind, data)) e
+             CROSS JOIN orch_claim_events($1) AS k) e
      ORDER BY e.ord, e.sub
 )
 SELECT o.instance_id::text
@@ -208,10 +205,7 @@ new_events AS (
                    k.data, c.ord, k.sub
               FROM unnest($5::uuid[], $6::int[]) AS c(instance_id, ord)
               JOIN live l ON l.id = c.instance_id
-             CROSS JOIN (VALUES (-2, 'job', jsonb_build_object('claimed_by', $1::text)),
-                                (-1, 'instance', jsonb_build_object('server', $1::text,
-                                                                    'epoch', 1)))
-                   AS k(sub, kind, data)) e
+             CROSS JOIN orch_claim_events($1) AS k) e
      ORDER BY e.ord, e.sub
 )
 SELECT o.instance_id::text
@@ -250,21 +244,21 @@ written AS (
 new_events AS (
     INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
                         server, data)
-    SELECT e.kind, coalesce(e.at, l.started_at), l.runbook_id, l.job_id, l.id, e.activity,
-           e.run_id, e.status, $1, e.data
+    SELECT e.kind, e.at, l.runbook_id, l.job_id, l.id, e.activity, e.run_id, e.status, $1,
+           e.data
       FROM live l
-     CROSS JOIN (VALUES (CASE WHEN $18::boolean THEN -2 END, 'job', NULL::timestamptz,
-                         NULL::text, NULL::uuid, 'running',
-                         jsonb_build_object('claimed_by', $1::text)),
-                        (CASE WHEN $18::boolean THEN -1 END, 'instance', NULL, NULL, NULL,
-                         'running', jsonb_build_object('server', $1::text, 'epoch', 1)),
-                        ($15::int, 'activity', $12::timestamptz, $5::text, $4::uuid,
-                         'running', NULL),
-                        ($16::int, 'activity', $13::timestamptz, $5::text, $4::uuid, $9::text,
-                         CASE WHEN $14::text IS NULL THEN NULL
-                              ELSE jsonb_build_object('error', $14::text) END))
-           AS e(ord, kind, at, activity, run_id, status, data)
-     WHERE e.ord IS NOT NULL
+     CROSS JOIN LATERAL (
+           SELECT k.sub AS ord, k.kind, l.started_at AS at, NULL::text AS activity,
+                  NULL::uuid AS run_id, 'running' AS status, k.data
+             FROM orch_claim_events($1) AS k WHERE $18::boolean
+           UNION ALL
+           SELECT v.ord, 'activity', v.at, $5::text, $4::uuid, v.status, v.data
+             FROM (VALUES ($15::int, $12::timestamptz, 'running', NULL::jsonb),
+                          ($16::int, $13::timestamptz, $9::text,
+                           CASE WHEN $14::text IS NULL THEN NULL
+                                ELSE jsonb_build_object('error', $14::text) END))
+                  AS v(ord, at, status, data)
+            WHERE v.ord IS NOT NULL) e
      ORDER BY e.ord
 )
 SELECT NOT EXISTS (SELECT 1 FROM live)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from orch.db.jobs import RunbookRow
 from orch.sql import Q
 from tests.integration.helpers import check_in, compare, runbook_doc
 
@@ -27,13 +28,19 @@ async def test_claim_function_keeps_sorting_off(conn: asyncpg.Connection) -> Non
     assert "enable_sort=off" in (config or [])
 
 
-async def test_claiming_one_job_reads_a_handful_of_rows(conn: asyncpg.Connection) -> None:
-    runbook = await check_in(conn, runbook_doc("long queue", [compare("a")]))
+async def _server_and_runbook(conn: asyncpg.Connection, name: str) -> RunbookRow:
+    """A runbook named ``name`` and server ``s1``, which has its activity types."""
+    runbook = await check_in(conn, runbook_doc(name, [compare("a")]))
     types = await conn.fetchval(
         "SELECT array_agg(DISTINCT t) FROM runbook_versions, unnest(activity_types) AS t")
     await conn.execute(
         "INSERT INTO servers (name, status, capacity, activity_types)"
         " VALUES ('s1', 'up', 100000, $1)", types or [])
+    return runbook
+
+
+async def test_claiming_one_job_reads_a_handful_of_rows(conn: asyncpg.Connection) -> None:
+    runbook = await _server_and_runbook(conn, "long queue")
     # A server's session claims again and again (PL/pgSQL then keeps a generic
     # plan, made without knowing the limit), then the queue fills up again.
     await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
@@ -54,12 +61,7 @@ async def test_claiming_one_job_reads_a_handful_of_rows(conn: asyncpg.Connection
 async def test_the_lean_claim_reads_a_handful_of_rows_too(conn: asyncpg.Connection) -> None:
     """``claim_jobs_fast`` is a plain statement (no ``SET enable_sort``): after enough
     executions for a generic plan, it must still walk the queue's index, not sort it."""
-    runbook = await check_in(conn, runbook_doc("long lean queue", [compare("a")]))
-    types = await conn.fetchval(
-        "SELECT array_agg(DISTINCT t) FROM runbook_versions, unnest(activity_types) AS t")
-    await conn.execute(
-        "INSERT INTO servers (name, status, capacity, activity_types)"
-        " VALUES ('s1', 'up', 100000, $1)", types or [])
+    runbook = await _server_and_runbook(conn, "long lean queue")
     await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
     while await conn.fetch(Q.claim_jobs_fast, "s1", 50, 0):
         pass

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
+from orch.db.jobs import JobRow, RunbookRow
 from orch.db.store import PgStore
 from orch.db.writer import GroupCommitWriter
 from orch.sql import Q
@@ -35,8 +36,19 @@ _SERVER = (
 )
 
 
-async def _one_runbook(conn: asyncpg.Connection, name: str = "Lean") -> object:
+async def _one_runbook(conn: asyncpg.Connection, name: str = "Lean") -> RunbookRow:
     return await check_in(conn, runbook_doc(name, [start(), compare("a")]))
+
+
+async def _lean_claimed(pool: asyncpg.Pool, server: str) -> tuple[JobRow, asyncpg.Record]:
+    """A one-run runbook's job, lean-claimed by ``server``: the job and the claim's row."""
+    async with pool.acquire() as conn:
+        rb = await _one_runbook(conn)
+        job = await start_job(conn, rb)
+        await conn.execute(_SERVER, server)
+        (row,) = await conn.fetch(Q.claim_jobs_fast, server, 1, 0)
+    assert row["job_id"] == job.id
+    return job, row
 
 
 async def _events(conn: asyncpg.Connection, job_id: object) -> list[tuple[str, str, object]]:
@@ -139,11 +151,7 @@ async def test_the_first_group_commit_writes_the_claim_events_first(
 async def test_only_the_first_record_of_a_lean_claim_writes_its_events(
     pool: asyncpg.Pool,
 ) -> None:
-    async with pool.acquire() as conn:
-        rb = await _one_runbook(conn)
-        job = await start_job(conn, rb)
-        await conn.execute(_SERVER, "w")
-        (row,) = await conn.fetch(Q.claim_jobs_fast, "w", 1, 0)
+    job, row = await _lean_claimed(pool, "w")
     ref = InstanceRef(job_id=row["job_id"], instance_id=row["instance_id"], epoch=1)
     writer = GroupCommitWriter(pool, "w")
     store = PgStore(pool, writer)
@@ -234,12 +242,8 @@ async def test_the_lean_claim_keeps_the_claim_rules_of_the_common_case(
 async def test_a_takeover_writes_the_claim_events_its_owner_never_wrote(
     dsn: str, pool: asyncpg.Pool,
 ) -> None:
+    job, _ = await _lean_claimed(pool, "dead")
     async with pool.acquire() as conn:
-        rb = await _one_runbook(conn)
-        job = await start_job(conn, rb)
-        await conn.execute(_SERVER, "dead")
-        (row,) = await conn.fetch(Q.claim_jobs_fast, "dead", 1, 0)
-        assert row["job_id"] == job.id
         # then it dies before its first group commit: its heartbeat lapses
         await conn.execute(
             "UPDATE servers SET heartbeat_at = now() - interval '1 hour' WHERE name = 'dead'")
