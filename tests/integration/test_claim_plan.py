@@ -10,8 +10,8 @@ transaction's own statistics) — a handful, not the queue.
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
-from orch.db.jobs import RunbookRow
 from orch.sql import Q
 from tests.integration.helpers import check_in, compare, runbook_doc
 
@@ -28,50 +28,37 @@ async def test_claim_function_keeps_sorting_off(conn: asyncpg.Connection) -> Non
     assert "enable_sort=off" in (config or [])
 
 
-async def _server_and_runbook(conn: asyncpg.Connection, name: str) -> RunbookRow:
-    """A runbook named ``name`` and server ``s1``, which has its activity types."""
-    runbook = await check_in(conn, runbook_doc(name, [compare("a")]))
+async def _claim(conn: asyncpg.Connection, claim: str, n: int) -> list[asyncpg.Record]:
+    if claim == "lean":
+        return await conn.fetch(Q.claim_jobs_fast, "s1", n, 0)
+    return await conn.fetch(Q.claim_jobs, "s1", n, 0, 30.0)
+
+
+@pytest.mark.parametrize("claim", ["function", "lean"])
+async def test_claiming_one_job_reads_a_handful_of_rows(
+    conn: asyncpg.Connection, claim: str,
+) -> None:
+    """Both claims: ``orch_claim_jobs`` (PL/pgSQL, ``SET enable_sort = off``) and the
+    lean ``claim_jobs_fast`` (a plain statement, no such setting)."""
+    runbook = await check_in(conn, runbook_doc(f"long queue {claim}", [compare("a")]))
     types = await conn.fetchval(
         "SELECT array_agg(DISTINCT t) FROM runbook_versions, unnest(activity_types) AS t")
     await conn.execute(
         "INSERT INTO servers (name, status, capacity, activity_types)"
         " VALUES ('s1', 'up', 100000, $1)", types or [])
-    return runbook
-
-
-async def test_claiming_one_job_reads_a_handful_of_rows(conn: asyncpg.Connection) -> None:
-    runbook = await _server_and_runbook(conn, "long queue")
-    # A server's session claims again and again (PL/pgSQL then keeps a generic
-    # plan, made without knowing the limit), then the queue fills up again.
+    # A server's session claims again and again (PL/pgSQL, and a prepared
+    # statement, then keep a generic plan, made without knowing the limit),
+    # then the queue fills up again.
     await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
-    while await conn.fetch(Q.claim_jobs, "s1", 50, 0, 30.0):
+    while await _claim(conn, claim, 50):
         pass
     await conn.execute("UPDATE jobs SET status = 'success', ended_at = now()")
     await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
     async with conn.transaction():
         before = await conn.fetchval(
             "SELECT pg_stat_get_xact_tuples_fetched('jobs'::regclass)")
-        rows = await conn.fetch(Q.claim_jobs, "s1", 1, 0, 30.0)
-        after = await conn.fetchval(
-            "SELECT pg_stat_get_xact_tuples_fetched('jobs'::regclass)")
-    assert len(rows) == 1
-    assert after - before < 20, f"the claim read {after - before} job rows for one job"
-
-
-async def test_the_lean_claim_reads_a_handful_of_rows_too(conn: asyncpg.Connection) -> None:
-    """``claim_jobs_fast`` is a plain statement (no ``SET enable_sort``): after enough
-    executions for a generic plan, it must still walk the queue's index, not sort it."""
-    runbook = await _server_and_runbook(conn, "long lean queue")
-    await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
-    while await conn.fetch(Q.claim_jobs_fast, "s1", 50, 0):
-        pass
-    await conn.execute("UPDATE jobs SET status = 'success', ended_at = now()")
-    await conn.execute(_JOBS, runbook.id, QUEUED, "queued")
-    async with conn.transaction():
-        before = await conn.fetchval(
-            "SELECT pg_stat_get_xact_tuples_fetched('jobs'::regclass)")
-        rows = await conn.fetch(Q.claim_jobs_fast, "s1", 1, 0)
+        rows = await _claim(conn, claim, 1)
         after = await conn.fetchval(
             "SELECT pg_stat_get_xact_tuples_fetched('jobs'::regclass)")
     assert len(rows) == 1 and rows[0]["job_id"] is not None
-    assert after - before < 20, f"the lean claim read {after - before} job rows for one job"
+    assert after - before < 20, f"the claim read {after - before} job rows for one job"
