@@ -236,7 +236,9 @@ job_taken AS (
 ),
 -- A job claimed by claim_jobs_fast whose owner died before the instance's first
 -- group commit has none of its claim's events: they are written first, as the
--- claim would have (claimed by, epoch 1, at the claim's time).
+-- claim would have (claimed by, epoch 1, at the claim's time). (An instance
+-- released at shutdown before its first commit has lost its claimer with the
+-- release, which clears jobs.claimed_by: its claim events name no server.)
 ev AS (
     INSERT INTO events (kind, at, runbook_id, job_id, instance_id, status, server, data)
     SELECT e.kind, e.at, e.runbook_id, e.job_id, e.instance_id, 'running', e.server, e.data
