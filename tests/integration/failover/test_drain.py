@@ -74,7 +74,12 @@ async def test_drain_finishes_short_work_hands_over_the_rest_then_maintenance(
         # The long one was handed over, resumed elsewhere, not restarted.
         l_inst = await instance_row(pool, l_job.id)
         assert l_inst is not None
-        (taken,) = await takeovers(pool, l_inst["id"])
+
+        async def taken_over() -> list[asyncpg.Record]:
+            return await takeovers(pool, l_inst["id"])
+
+        # The standby takes it over once woken by the release: maybe not yet.
+        (taken,) = await eventually(taken_over, timeout=30)
         assert taken["server"] == "sa"
         assert (taken["data"]["taken_over_from"], taken["data"]["reason"]) == ("p", "released")
         gate.touch()
