@@ -41,6 +41,9 @@ WORKLOADS: dict[str, list[str]] = {
     # orch against the floor and the peers in one run (issue 21's ratios)
     "compare": ["compare.py"],
     "live": ["live.py", "--clients", "100", "--instances", "1000"],
+    # where a claim's and a durable step's time goes, part by part (issue 21)
+    "claim_parts": ["claim_parts.py", "--n", "300"],
+    "step_parts": ["step_parts.py", "--rounds", "60"],
 }
 TIMEOUT = {"compare": 1800}
 REPEATED = ("floor", "pickup", "chain10", "fanout50")
@@ -144,6 +147,14 @@ def summary(r: dict[str, Any]) -> tuple[str, str]:
                 f"(commit → written to every socket, by the gateway) p50 "
                 f"{_ms(r['delay_p50_ms'])}, p99 {_ms(r['delay_p99_ms'])}, "
                 f"{r['within_100ms_pct']} % within 100 ms", "p99 ≤ 100 ms")
+    if w == "claim_parts":
+        parts = ("bare", "eligible", "instance", "events", "server_row", "fast", "orch")
+        return ("claim p50 (ms), part by part: " + ", ".join(
+                    f"{k} {r[f'{k}_p50_ms']}" for k in parts), "report")
+    if w == "step_parts":
+        parts = ("write_run", "no_lock", "no_notify", "no_events")
+        return (f"ten bare commits {_ms(r['bare_ten_ms'])}; × bare: " + ", ".join(
+                    f"{k} {r[f'{k}_vs_bare']}" for k in parts), "report")
     return json.dumps(r), ""
 
 
