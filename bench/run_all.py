@@ -192,7 +192,15 @@ def write(text: str) -> None:
     current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     if BEGIN in current and END in current:
         head, _, rest = current.partition(BEGIN)
-        _, _, tail = rest.partition(END)
+        old, _, tail = rest.partition(END)
+        others = [line for line in old.splitlines()
+                  if line.startswith("## ") and line != "## Latest `bench/run_all.py`"]
+        if others:
+            # Someone's section ended up between the markers: replacing the
+            # block would erase it. Say where instead of writing.
+            raise SystemExit(f"{RESULTS}: sections between the run_all markers would be "
+                             f"overwritten ({', '.join(others[:3])}); move the begin marker "
+                             "to just before '## Latest `bench/run_all.py`'")
         updated = head + text + tail
     else:
         updated = current.rstrip("\n") + "\n\n" + text + "\n"
