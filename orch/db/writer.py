@@ -20,8 +20,8 @@ JSON document encoded by msgspec instead of fifteen arrays encoded element by
 element.
 
 Claim events: a job claimed by ``claim_jobs_fast`` has its instance row but
-not yet its ``job``/``instance`` running events (the claim stays a bare
-update, issue 21). ``claimed()`` notes the instance; its first record, whatever
+not yet its ``job``/``instance`` running events (the lean claim writes only
+the job and instance rows, issue 21). ``claimed()`` notes the instance; its first record, whatever
 it is, carries a flag, and the batch that writes it writes those two events
 just before that record's own. A takeover writes them if that batch never
 committed (``claim_instances``).
