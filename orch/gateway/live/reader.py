@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from orch.db.lost import RETRYABLE as DB_RETRYABLE
 from orch.gateway.live.events import FEED_KINDS, FeedEvent
 from orch.gateway.live.tracker import SeqTracker
 from orch.logging import get_logger
@@ -31,7 +32,10 @@ __all__ = ["EventReader", "ReaderOptions"]
 log = get_logger(__name__)
 
 CHANNEL = "orch_events"
-RETRYABLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+RETRYABLE = (*DB_RETRYABLE, asyncpg.PostgresError)
+"""What ends a session, to be read again on a new one: a lost database as every
+component sees it (``orch.db.lost``, which includes asyncpg's protocol state left
+inconsistent by a connection lost mid-query), and any error PostgreSQL returned."""
 
 
 @dataclass(frozen=True, slots=True)
