@@ -307,10 +307,15 @@ CREATE TRIGGER jobs_notify AFTER INSERT ON jobs
     FOR EACH STATEMENT EXECUTE FUNCTION orch_notify_jobs();
 
 -- Every event wakes the gateways' live feed (LISTEN orch_events); the payload
--- is unused, listeners read events after the last seq they saw.
+-- is unused, listeners read events after the last seq they saw. A statement
+-- marked quiet (orch.events_quiet, set for its transaction by a group commit
+-- that follows a notifying one closely) leaves the wake-up to that earlier
+-- commit: the readers it woke are still polling (orch/db/feed_wake.py).
 CREATE FUNCTION orch_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('orch_events', '');
+    IF current_setting('orch.events_quiet', true) IS DISTINCT FROM 'on' THEN
+        PERFORM pg_notify('orch_events', '');
+    END IF;
     RETURN NULL;
 END;
 $$;

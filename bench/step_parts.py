@@ -9,7 +9,9 @@ and a gateway's), ten statements in a row are timed, interleaved, for:
   fencing lock on the instance, the events trigger's NOTIFY);
 - ``no_lock``: the same without ``FOR SHARE`` on the instance (no fencing);
 - ``no_events``: the run row and the lock only;
-- ``no_notify``: ``write_run`` with the events trigger disabled.
+- ``no_notify``: ``write_run`` with the events trigger disabled;
+- ``quiet``: ``write_run`` as the group commit writer sends a chain's steps
+  (the first of the ten notifies, the others are quiet: orch/db/feed_wake.py).
 
 Each ratio is to ``bare``: what a step's durable write costs beyond the least
 a durable write costs here, and which part of it. Prints one JSON line.
@@ -49,7 +51,7 @@ def _variants() -> dict[str, str]:
                  " AND $16::int IS NOT DISTINCT FROM $16::int"
                  " AND $18::boolean IS NOT DISTINCT FROM $18::boolean")
     return {"write_run": full, "no_lock": no_lock, "no_events": no_events,
-            "no_notify": full}
+            "no_notify": full, "quiet": full}
 
 
 async def main(rounds: int) -> dict[str, Any]:
@@ -83,7 +85,7 @@ async def main(rounds: int) -> dict[str, Any]:
                             await conn.fetchval(
                                 variants[name], "bench-steps", instance, 1, str(uuid.uuid4()),
                                 f"c{i + 1}", None, 0, 1, "success", msgspec.Raw(b"[]"), b"",
-                                now, now, None, 0, 1, None, False)
+                                now, now, None, 0, 1, None, False, name == "quiet" and i > 0)
                         times[name].append(time.perf_counter() - began)
                         if name == "no_notify":
                             await conn.execute(_NOTIFY)

@@ -25,6 +25,11 @@ the job and instance rows, issue 21). ``claimed()`` notes the instance; its firs
 it is, carries a flag, and the batch that writes it writes those two events
 just before that record's own. A takeover writes them if that batch never
 committed (``claim_instances``).
+
+Quiet commits: a batch sent less than ``quiet_seconds`` after this writer's
+last notifying commit ended does not NOTIFY ``orch_events`` (the gateways'
+readers woken by that commit are still polling; orch/db/feed_wake.py), and
+one that ends too late for that notifies on its own, after the fact.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import asyncpg
 import msgspec
 
 from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
+from orch.db.feed_wake import LATE_SECONDS, QUIET_SECONDS
 from orch.db.lost import RETRYABLE, Backoff, discard, is_lost
 from orch.errors import OrchError
 from orch.logging import get_logger
@@ -86,9 +92,12 @@ class GroupCommitWriter:
         running_count: Callable[[], int] | None = None,
         on_batch: Callable[[int, float], None] | None = None,
         on_outcome: Callable[[str], None] | None = None,
+        quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         """``on_batch``: called with (records, seconds) after each committed batch;
-        ``on_outcome``: with the status of each instance outcome committed (metrics)."""
+        ``on_outcome``: with the status of each instance outcome committed (metrics);
+        ``quiet_seconds``: how soon after a notifying commit a batch goes without
+        its NOTIFY (0: every batch notifies)."""
         self.pool = pool
         self.server = server
         self.max_batch = max_batch
@@ -111,6 +120,12 @@ class GroupCommitWriter:
         """Starts of runs whose result is not written yet (to write results in full)."""
         self._claimed: set[str] = set()
         """Instances claimed with their claim events unwritten, until their first record."""
+        self.quiet_seconds = quiet_seconds
+        self.late_seconds = LATE_SECONDS * quiet_seconds / QUIET_SECONDS
+        self._notified_at = float("-inf")
+        """When this writer's last notifying commit ended (``time.monotonic()``)."""
+        self.quiet = 0
+        """Batches committed without their NOTIFY."""
         self.batches = 0
         self.records = 0
 
@@ -246,11 +261,13 @@ class GroupCommitWriter:
                 began = time.perf_counter()
                 single = self._single(batch)
                 conn = self._kept() or await self.pool.acquire()
+                quiet = time.monotonic() - self._notified_at < self.quiet_seconds
                 if single is not None:
                     fenced = {batch[0].ref.instance_id} if await conn.fetchval(
-                        Q.write_run, *single) else set()
+                        Q.write_run, *single, quiet) else set()
                 else:
                     args = self._arguments(batch)
+                    args.append(quiet)
                     if not args[18] and not args[26]:  # no partial results, no outcomes
                         rows = await conn.fetch(Q.write_runs_json, *args[:3],
                                                 _runs_json(args[3:18]), *args[33:])
@@ -291,13 +308,36 @@ class GroupCommitWriter:
                 log.error("record refused by the database", error=str(exc))
                 self._settle(batch, set(), exc)
                 return exc
-            self._keep(conn)
             self.batches += 1
             self.records += len(batch)
             self._settle(batch, fenced, None)
             if self._on_batch is not None:
                 self._on_batch(len(batch), time.perf_counter() - began)
+            if await self._woken(conn, quiet):
+                self._keep(conn)
             return None
+
+    async def _woken(self, conn: asyncpg.Connection, quiet: bool) -> bool:
+        """Note a notifying commit; after a quiet one that ended too late for the
+        readers' polling to find it for sure, notify now (feed_wake.py). False
+        when the connection was lost meanwhile (not to be kept)."""
+        ended = time.monotonic()
+        if not quiet:
+            self._notified_at = ended
+            return True
+        self.quiet += 1
+        if ended - self._notified_at <= self.late_seconds:
+            return True
+        try:
+            await conn.execute(Q.notify_events)
+        except RETRYABLE as exc:  # committed already: a reader's idle poll finds it
+            log.warning("live feed wake-up failed", error=str(exc))
+            if is_lost(exc):
+                discard(conn)
+                return False
+            return True
+        self._notified_at = time.monotonic()
+        return True
 
     def _keep(self, conn: asyncpg.Connection) -> None:
         if _usable(conn):

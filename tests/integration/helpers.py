@@ -159,12 +159,13 @@ async def claimed_instance(pool: asyncpg.Pool) -> InstanceRef:
 
 @contextlib.asynccontextmanager
 async def running_writer(
-    pool: asyncpg.Pool, batches: list[int] | None = None
+    pool: asyncpg.Pool, batches: list[int] | None = None, **options: Any
 ) -> AsyncIterator[tuple[GroupCommitWriter, PgStore]]:
     """Server ``w``'s group commit writer, running, and a PgStore on it (noting each
-    batch's size in ``batches``); closed, with everything written, on exit."""
+    batch's size in ``batches``; ``options`` for the writer); closed, with
+    everything written, on exit."""
     on_batch = None if batches is None else (lambda n, _s: batches.append(n))
-    writer = GroupCommitWriter(pool, "w", on_batch=on_batch)
+    writer = GroupCommitWriter(pool, "w", on_batch=on_batch, **options)
     task = asyncio.create_task(writer.run())
     try:
         yield writer, PgStore(pool, writer)

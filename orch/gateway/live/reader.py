@@ -5,7 +5,10 @@ highest seq it has read, plus any seqs still missing below it, together with
 the transactions that may still insert some (see :mod:`tracker`), and hands
 what may go out — in seq order, nothing skipped — to the hub. It polls again
 soon while seqs are missing (a rolled-back insert sends no notification), at
-once when a poll was full, and every ``idle_poll`` seconds regardless.
+once when a poll was full, every ``hot_poll`` seconds for ``hot_for`` seconds
+after a poll read something new (a runbook server's group commit that follows
+a notifying one closely sends no notification: orch/db/feed_wake.py), and
+every ``idle_poll`` seconds regardless.
 
 One session does both the LISTEN and the reads, re-established with back-off
 when lost; the tracker's state outlives it, so a reconnect loses nothing.
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from orch.db.feed_wake import HOT_POLL_SECONDS, HOT_SECONDS
 from orch.db.lost import RETRYABLE as DB_RETRYABLE
 from orch.gateway.live.events import FEED_KINDS, FeedEvent
 from orch.gateway.live.tracker import SeqTracker
@@ -51,6 +55,10 @@ class ReaderOptions:
     gap_poll: float = 0.005
     """First re-poll delay while seqs are missing; doubles up to ``gap_poll_max``."""
     gap_poll_max: float = 0.1
+    hot_poll: float = HOT_POLL_SECONDS
+    """Poll interval for ``hot_for`` seconds after a poll read something new."""
+    hot_for: float = HOT_SECONDS
+    """Longer than a group commit writer stays quiet after notifying (feed_wake.py)."""
     idle_poll: float = 1.0
 
 
@@ -70,6 +78,8 @@ class EventReader:
         self.ready = asyncio.Event()
         """Set once replays may read below the starting point."""
         self._wake = asyncio.Event()
+        self._hot_until = 0.0
+        """Poll every ``hot_poll`` seconds until then (``time.monotonic()``)."""
         self._committed = False
         """The session reads commit timestamps (``track_commit_timestamp`` is on)."""
         self.polls = 0
@@ -137,7 +147,8 @@ class EventReader:
                 timeout = backoff
                 backoff = min(backoff * 2, opts.gap_poll_max)
             else:
-                timeout = opts.idle_poll
+                hot = self._hot_until - time.monotonic()
+                timeout = opts.idle_poll if hot <= 0 else min(opts.hot_poll, hot)
                 backoff = opts.gap_poll
             if timeout > 0 and not self._wake.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -167,6 +178,8 @@ class EventReader:
                 fresh += 1
             items.append((seq, FeedEvent.from_row(row, read_at) if row["kind"] in FEED_KINDS
                           else None))
+        if fresh:
+            self._hot_until = time.monotonic() + self.options.hot_for
         out = tracker.advance(holders, items)
         if tracker.ready and not self.ready.is_set():
             self.ready.set()
