@@ -3,20 +3,21 @@
 Every statement that inserts events NOTIFYs ``orch_events`` at its commit
 (the ``events_notify`` trigger), and the gateways' readers wait on that. A
 NOTIFY costs more than its message: PostgreSQL serialises notifying commits
-(a lock held through each one's WAL flush, so two group commits in flight
-queue behind each other instead of sharing a flush), and it wakes every
-listening backend and process. Under load one wake-up per commit is far more
-than a reader needs (issue 21: without it, 1,000 chain10s ran ~20 % more steps
-a second, and a lone chain's steps were ~5 % shorter).
+(a lock held through each one's WAL flush) and wakes every listening backend
+and process, on the same cores. A lone instance stepping through a chain pays
+that on every durable step (issue 21: chain10 ~2.05 → ~1.87 × the floor of
+ten bare commits without it); under load one NOTIFY is shared by a batch of
+hundreds of records, and the readers are best woken at once.
 
-So the runbook server's group commit writer marks a statement *quiet* (no
-NOTIFY; ``set_config('orch.events_quiet', 'on', true)``, its transaction
-only) when one of its commits notified less than :data:`QUIET_SECONDS` ago,
-and a reader, once woken, keeps polling every :data:`HOT_POLL_SECONDS` for
-:data:`HOT_SECONDS` after it last read something new. A quiet commit is
-found by that polling: it committed within ``QUIET_SECONDS`` of the
-notifying commit (the writer notifies on its own when a quiet commit ends
-later than :data:`LATE_SECONDS` after it), well inside the reader's window.
+So the runbook server's group commit writer marks a lone run's statement
+(``write_run``) *quiet* — no NOTIFY; ``set_config('orch.events_quiet', 'on',
+true)``, its transaction only — when one of its commits notified less than
+:data:`QUIET_SECONDS` ago, and a reader, once woken, keeps polling every
+:data:`HOT_POLL_SECONDS` for :data:`HOT_SECONDS` after it last read something
+new. A quiet commit is found by that polling: it was sent within
+``QUIET_SECONDS`` of the notifying commit's end, and one that ends later than
+:data:`LATE_SECONDS` after it has its wake-up sent by the writer's next batch,
+or by the writer on its own once idle.
 """
 
 from __future__ import annotations

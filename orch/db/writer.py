@@ -26,10 +26,13 @@ it is, carries a flag, and the batch that writes it writes those two events
 just before that record's own. A takeover writes them if that batch never
 committed (``claim_instances``).
 
-Quiet commits: a batch sent less than ``quiet_seconds`` after this writer's
-last notifying commit ended does not NOTIFY ``orch_events`` (the gateways'
-readers woken by that commit are still polling; orch/db/feed_wake.py), and
-one that ends too late for that notifies on its own, after the fact.
+Quiet commits: a lone run (``write_run``) sent less than ``quiet_seconds``
+after this writer's last notifying commit ended does not NOTIFY
+``orch_events`` (the gateways' readers woken by that commit are still
+polling; orch/db/feed_wake.py); when one ends too late for that, the next
+batch notifies, or the writer on its own once idle. Larger batches always
+notify: their NOTIFY is shared by many records, and under load the feed's
+readers are woken as soon as possible.
 """
 
 from __future__ import annotations
@@ -96,8 +99,8 @@ class GroupCommitWriter:
     ) -> None:
         """``on_batch``: called with (records, seconds) after each committed batch;
         ``on_outcome``: with the status of each instance outcome committed (metrics);
-        ``quiet_seconds``: how soon after a notifying commit a batch goes without
-        its NOTIFY (0: every batch notifies)."""
+        ``quiet_seconds``: how soon after a notifying commit a lone run's batch
+        goes without its NOTIFY (0: every batch notifies)."""
         self.pool = pool
         self.server = server
         self.max_batch = max_batch
@@ -124,6 +127,8 @@ class GroupCommitWriter:
         self.late_seconds = LATE_SECONDS * quiet_seconds / QUIET_SECONDS
         self._notified_at = float("-inf")
         """When this writer's last notifying commit ended (``time.monotonic()``)."""
+        self._owed = False
+        """A quiet commit ended late: the next batch notifies (or the idle writer)."""
         self.quiet = 0
         """Batches committed without their NOTIFY."""
         self.batches = 0
@@ -197,6 +202,9 @@ class GroupCommitWriter:
                         )
                         continue
                     if not self._queue and not self._inflight:
+                        if self._owed:
+                            await self._notify_owed()
+                            continue  # records may have come meanwhile
                         self._drained.set()
                         if self._closing:
                             return
@@ -261,13 +269,12 @@ class GroupCommitWriter:
                 began = time.perf_counter()
                 single = self._single(batch)
                 conn = self._kept() or await self.pool.acquire()
-                quiet = time.monotonic() - self._notified_at < self.quiet_seconds
+                quiet = single is not None and self._may_be_quiet()
                 if single is not None:
                     fenced = {batch[0].ref.instance_id} if await conn.fetchval(
                         Q.write_run, *single, quiet) else set()
                 else:
                     args = self._arguments(batch)
-                    args.append(quiet)
                     if not args[18] and not args[26]:  # no partial results, no outcomes
                         rows = await conn.fetch(Q.write_runs_json, *args[:3],
                                                 _runs_json(args[3:18]), *args[33:])
@@ -313,31 +320,42 @@ class GroupCommitWriter:
             self._settle(batch, fenced, None)
             if self._on_batch is not None:
                 self._on_batch(len(batch), time.perf_counter() - began)
-            if await self._woken(conn, quiet):
-                self._keep(conn)
+            self._keep(conn)
+            self._woken(quiet)
             return None
 
-    async def _woken(self, conn: asyncpg.Connection, quiet: bool) -> bool:
-        """Note a notifying commit; after a quiet one that ended too late for the
-        readers' polling to find it for sure, notify now (feed_wake.py). False
-        when the connection was lost meanwhile (not to be kept)."""
+    def _may_be_quiet(self) -> bool:
+        return not self._owed and time.monotonic() - self._notified_at < self.quiet_seconds
+
+    def _woken(self, quiet: bool) -> None:
+        """Note a notifying commit, or a quiet one that ended too late for the
+        readers' polling to find it for sure: the next batch then notifies, or
+        the writer does once idle (feed_wake.py)."""
         ended = time.monotonic()
         if not quiet:
             self._notified_at = ended
-            return True
+            self._owed = False
+            return
         self.quiet += 1
-        if ended - self._notified_at <= self.late_seconds:
-            return True
+        if ended - self._notified_at > self.late_seconds:
+            self._owed = True
+
+    async def _notify_owed(self) -> None:
+        """Idle, with a late quiet commit's wake-up owed: send it on its own."""
+        self._owed = False
+        conn: asyncpg.Connection | None = None
         try:
+            conn = self._kept() or await self.pool.acquire()
             await conn.execute(Q.notify_events)
         except RETRYABLE as exc:  # committed already: a reader's idle poll finds it
             log.warning("live feed wake-up failed", error=str(exc))
-            if is_lost(exc):
+            if conn is not None and is_lost(exc):
                 discard(conn)
-                return False
-            return True
-        self._notified_at = time.monotonic()
-        return True
+                return
+        else:
+            self._notified_at = time.monotonic()
+        if conn is not None:
+            self._keep(conn)
 
     def _keep(self, conn: asyncpg.Connection) -> None:
         if _usable(conn):

@@ -13,8 +13,7 @@
 -- $33 the server's running count to record (null: leave it);
 -- $34 instances claimed by claim_jobs_fast whose claim events ('job' and
 -- 'instance' running) this batch writes, $35 their orders (each its instance's
--- first record in the batch: the claim's events come just before it);
--- $36 quiet: no NOTIFY of orch_events at this commit (orch/db/feed_wake.py).
+-- first record in the batch: the claim's events come just before it).
 -- One statement, so one round trip and one commit for everything in the batch.
 -- Writes count only for instances this server owns at the given epoch (fencing);
 -- the instance rows are share-locked so a takeover waits for this commit or
@@ -27,7 +26,6 @@ live AS (
       FROM owners o
       JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
       JOIN jobs j ON j.id = i.job_id
-     WHERE $36::boolean IS NOT TRUE OR set_config('orch.events_quiet', 'on', true) IS NOT NULL
        FOR SHARE OF i
 ),
 runs AS (
@@ -149,8 +147,7 @@ SELECT o.instance_id::text
 -- elsewhere, no outcomes — fewer nodes. $1 server, $2 instance ids, $3 their
 -- epochs, $4 the runs: UTF-8 JSON bytes, an array of objects named like the
 -- columns of write_batch's $4..$18 (lineage in base64), $5 and $6 the claims
--- whose events this batch writes (write_batch's $34 and $35), $7 quiet
--- (write_batch's $36). One document encoded
+-- whose events this batch writes (write_batch's $34 and $35). One document encoded
 -- by msgspec instead of fifteen arrays asyncpg checks and encodes element by
 -- element (3x the server's CPU for a 600-run batch; issue 21).
 WITH owners AS (
@@ -161,7 +158,6 @@ live AS (
       FROM owners o
       JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
       JOIN jobs j ON j.id = i.job_id
-     WHERE $7::boolean IS NOT TRUE OR set_config('orch.events_quiet', 'on', true) IS NOT NULL
        FOR SHARE OF i
 ),
 runs AS (
@@ -223,16 +219,17 @@ SELECT o.instance_id::text
 -- $14 error, $15 start event order (null: the start went in an earlier batch),
 -- $16 result event order (null: a start alone), $17 returned_data, $18 whether
 -- the instance's claim events ('job' and 'instance' running, claim_jobs_fast)
--- go first, $19 quiet (write_batch's $36). What write_runs_json does for one
--- row, with plain parameters (no arrays to unnest); returns whether the
--- instance was fenced.
+-- go first, $19 quiet: no NOTIFY of orch_events at this commit (a lone
+-- instance's step soon after a notifying one: orch/db/feed_wake.py). What
+-- write_runs_json does for one row, with plain parameters (no arrays to
+-- unnest); returns whether the instance was fenced.
 WITH live AS (
     SELECT i.id, i.job_id, j.runbook_id, i.started_at
       FROM instances i
       JOIN jobs j ON j.id = i.job_id
      WHERE i.id = $2::uuid AND i.epoch = $3::int AND i.server = $1
        AND ($19::boolean IS NOT TRUE
-            OR set_config('orch.events_quiet', 'on', true) IS NOT NULL)
+            OR (SELECT set_config('orch.events_quiet', 'on', true)) IS NOT NULL)
        FOR SHARE OF i
 ),
 written AS (

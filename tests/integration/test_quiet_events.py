@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from actors.store import RunResult, RunStart
+from actors.store import InstanceRef, RunResult, RunStart
 from orch.gateway.live.events import FeedEvent
 from orch.gateway.live.reader import EventReader, ReaderOptions
 from tests.integration.helpers import claimed_instance, eventually, running_writer
@@ -47,6 +47,14 @@ class Heard:
         before = self.payloads[: self.payloads.index(mark)]
         self.payloads = self.payloads[self.payloads.index(mark) + 1:]
         return before
+
+
+    async def woken(self) -> bool:
+        """Whether a wake-up (not a marker) was heard; takes it."""
+        if "" in self.payloads:
+            self.payloads.remove("")
+            return True
+        return False
 
 
 @contextlib.asynccontextmanager
@@ -104,6 +112,26 @@ async def test_the_writer_notifies_then_stays_quiet_for_its_window(pool: asyncpg
             uuid.UUID(ref.instance_id)) == 6
 
 
+async def test_a_batch_of_more_than_one_run_always_notifies(pool: asyncpg.Pool) -> None:
+    """Quiet is for a lone instance's steps: a larger batch shares its NOTIFY, and
+    under load the readers are woken at once."""
+    ref = await claimed_instance(pool)
+    async with listening(pool) as heard, \
+            running_writer(pool, quiet_seconds=30) as (writer, store):
+        start, result = _run()
+        await store.record_run_start(ref, start, durable=False)
+        await store.record_run_result(ref, result)
+        assert await heard.since_last() == [""]
+        written = []
+        for _ in range(2):  # one batch of two runs, within the quiet window
+            start, result = _run()
+            writer.submit_start(ref, start, durable=False)
+            written.append(writer.submit_result(ref, result))
+        await asyncio.gather(*written)
+        assert await heard.since_last() == [""]
+        assert writer.quiet == 0
+
+
 async def test_a_writer_without_a_quiet_window_notifies_every_commit(pool: asyncpg.Pool) -> None:
     ref = await claimed_instance(pool)
     async with listening(pool) as heard, \
@@ -117,33 +145,76 @@ async def test_a_writer_without_a_quiet_window_notifies_every_commit(pool: async
         assert writer.quiet == 0
 
 
-async def test_a_quiet_commit_that_ends_late_notifies_after_the_fact(pool: asyncpg.Pool) -> None:
+@contextlib.asynccontextmanager
+async def _held_up(pool: asyncpg.Pool, heard: Heard, ref: InstanceRef) -> AsyncIterator[None]:
+    """The instance's row locked until exit: a write of it waits; on exit once it
+    does (and ``LATE`` seconds have passed: the threshold under test is a time)."""
+    async with pool.acquire() as blocker, blocker.transaction():
+        await blocker.execute("SELECT 1 FROM instances WHERE id = $1 FOR UPDATE",
+                              uuid.UUID(ref.instance_id))
+        yield
+        await _waiting(heard)
+        await asyncio.sleep(LATE)
+
+
+async def _waiting(heard: Heard) -> None:
+    """Until a write of the runbook server is waiting for a lock."""
+    async def blocked() -> bool:
+        return bool(await heard.other.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND query LIKE '%WITH owners AS%'"
+            "    OR wait_event_type = 'Lock' AND query LIKE '%One run of one instance%'"))
+
+    await eventually(blocked, timeout=10)
+
+
+LATE = 0.2
+
+
+async def test_a_quiet_commit_that_ends_late_is_notified_by_the_idle_writer(
+    pool: asyncpg.Pool,
+) -> None:
     """Sent quiet, it ended later than readers surely poll after the last wake-up
-    (a lock held it up): the writer notifies on its own."""
+    (a lock held it up), and nothing came after it: the writer notifies on its own."""
     ref = await claimed_instance(pool)
-    async with listening(pool) as heard, pool.acquire() as blocker, \
+    async with listening(pool) as heard, \
             running_writer(pool, quiet_seconds=30) as (writer, store):
-        writer.late_seconds = 0.2
+        writer.late_seconds = LATE
         start, result = _run()
         await store.record_run_start(ref, start, durable=False)
         await store.record_run_result(ref, result)
         assert await heard.since_last() == [""]
-        async with blocker.transaction():
-            await blocker.execute("SELECT 1 FROM instances WHERE id = $1 FOR UPDATE",
-                                  uuid.UUID(ref.instance_id))
+        async with _held_up(pool, heard, ref):
             start, result = _run()
             writer.submit_start(ref, start, durable=False)  # one batch, as before
             written = writer.submit_result(ref, result)
-
-            async def blocked() -> bool:
-                return bool(await heard.other.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND query LIKE '%One run of one instance%'"))
-
-            await eventually(blocked, timeout=10)
-            await asyncio.sleep(writer.late_seconds)  # the threshold under test is a time
         await written
+        await eventually(heard.woken, timeout=10)
         assert writer.quiet == 1
+
+
+async def test_a_quiet_commit_that_ends_late_makes_the_next_batch_notify(
+    pool: asyncpg.Pool,
+) -> None:
+    ref = await claimed_instance(pool)
+    async with listening(pool) as heard, \
+            running_writer(pool, quiet_seconds=30) as (writer, store):
+        writer.late_seconds = LATE
+        start, result = _run()
+        await store.record_run_start(ref, start, durable=False)
+        await store.record_run_result(ref, result)
+        assert await heard.since_last() == [""]
+        async with _held_up(pool, heard, ref):
+            start, result = _run()
+            writer.submit_start(ref, start, durable=False)
+            late = writer.submit_result(ref, result)
+            await _waiting(heard)
+            start, result = _run()  # queued behind it (its instance's batch is in flight)
+            writer.submit_start(ref, start, durable=False)
+            after = writer.submit_result(ref, result)
+        await late
+        await after
+        assert writer.quiet == 1  # the late one; the next one notified
         assert await heard.since_last() == [""]
 
 
