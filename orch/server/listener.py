@@ -14,13 +14,16 @@ from collections.abc import Callable
 
 import asyncpg
 
+from orch.db.lost import RETRYABLE
 from orch.logging import get_logger
 
 __all__ = ["CHANNELS", "Listener"]
 
 log = get_logger(__name__)
 
-_LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+_LOST = (*RETRYABLE, asyncpg.PostgresError)
+"""What ends a session, to be re-established: a lost database as every component
+sees it (``orch.db.lost``), and any error PostgreSQL returned (a LISTEN refused)."""
 
 CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances", "orch_servers",
             "orch_approvals", "orch_hooks")

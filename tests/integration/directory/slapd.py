@@ -18,6 +18,7 @@ same ports with the same data (the "directory down" tests).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import shutil
@@ -111,9 +112,17 @@ def require_slapd() -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports: the sockets stay open until all are bound (two
+    calls of one port each can be given the same port, and slapd then exits)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
@@ -263,7 +272,8 @@ access to attrs=userPassword
     by * none
 access to * by * read
 """)
-    server = Slapd(folder=folder, port=free_port(), tls_port=free_port(), ca_file=ca)
+    port, tls_port = free_ports(2)
+    server = Slapd(folder=folder, port=port, tls_port=tls_port, ca_file=ca)
     server.start()
     server.ldap("ldapadd", SEED)
     return server

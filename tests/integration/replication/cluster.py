@@ -191,8 +191,12 @@ class PgPair:
             pw = pwd.getpwnam(self.user)
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self.root.chmod(0o755)
-        self.a = PgNode(self, "a", free_port())
-        self.b = PgNode(self, "b", free_port())
+        port_a = free_port()
+        port_b = free_port()
+        while port_b == port_a:  # the kernel may hand the closed port out again
+            port_b = free_port()
+        self.a = PgNode(self, "a", port_a)
+        self.b = PgNode(self, "b", port_b)
 
     @property
     def url(self) -> str:
