@@ -224,20 +224,13 @@ async def test_the_reader_finds_a_quiet_commit_by_polling_after_a_wake_up(
     published: list[FeedEvent] = []
     # no idle poll within the test: without the polling after a wake-up the quiet
     # commit's event would wait a minute
-    reader = EventReader(pool, published.extend, ReaderOptions(idle_poll=60))
-    task = asyncio.create_task(reader.run())
-    try:
-        await asyncio.wait_for(reader.ready.wait(), 10)
+    async with _reading(pool, published, ReaderOptions(idle_poll=60)):
         async with pool.acquire() as conn:
             loud = await _insert_event(conn, quiet=False)
             await eventually(lambda: _has(published, loud), timeout=10)
             quiet = await _insert_event(conn, quiet=True)
             await eventually(lambda: _has(published, quiet), timeout=10)
         assert [e.seq for e in published] == [loud, quiet]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_the_reader_stops_polling_once_nothing_new_came_for_its_window(
@@ -245,10 +238,7 @@ async def test_the_reader_stops_polling_once_nothing_new_came_for_its_window(
 ) -> None:
     published: list[FeedEvent] = []
     options = ReaderOptions(idle_poll=60, hot_for=0.2, hot_poll=0.01)
-    reader = EventReader(pool, published.extend, options)
-    task = asyncio.create_task(reader.run())
-    try:
-        await asyncio.wait_for(reader.ready.wait(), 10)
+    async with _reading(pool, published, options) as reader:
         async with pool.acquire() as conn:
             seq = await _insert_event(conn, quiet=False)
         await eventually(lambda: _has(published, seq), timeout=10)
@@ -256,6 +246,18 @@ async def test_the_reader_stops_polling_once_nothing_new_came_for_its_window(
         polls = reader.polls
         await asyncio.sleep(0.3)
         assert reader.polls == polls  # idle again: waiting for a notification
+
+
+@contextlib.asynccontextmanager
+async def _reading(
+    pool: asyncpg.Pool, published: list[FeedEvent], options: ReaderOptions
+) -> AsyncIterator[EventReader]:
+    """A gateway's event reader, running and ready, publishing into ``published``."""
+    reader = EventReader(pool, published.extend, options)
+    task = asyncio.create_task(reader.run())
+    try:
+        await asyncio.wait_for(reader.ready.wait(), 10)
+        yield reader
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
