@@ -95,6 +95,15 @@ async def test_a_statement_marked_quiet_does_not_notify_and_only_for_its_transac
         assert await heard.since_last() == [""]
 
 
+async def test_only_on_makes_a_statement_quiet(pool: asyncpg.Pool) -> None:
+    async with listening(pool) as heard, pool.acquire() as conn:
+        for value in ("off", "yes", "ON ", ""):
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('orch.events_quiet', $1, true)", value)
+                await conn.execute("INSERT INTO events (kind, status) VALUES ('job', 'queued')")
+            assert await heard.since_last() == [""], value
+
+
 async def test_the_writer_notifies_then_stays_quiet_for_its_window(pool: asyncpg.Pool) -> None:
     ref = await claimed_instance(pool)
     async with listening(pool) as heard, \
