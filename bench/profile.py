@@ -13,9 +13,17 @@ workload's own figures. The raw collapsed stacks are kept with ``--raw``.
 - ``chain10-concurrent``: ``--n`` chain10 jobs committed at once.
 
     python bench/profile.py pickup --n 300 [--raw /tmp/pickup.txt] [--rate 1000]
+    python bench/profile.py chain10-concurrent --n 1000 --postgres
+
+``--postgres`` also samples the PostgreSQL server's processes with Linux
+``perf`` (on-CPU only) and adds their flat profile: the share of
+PostgreSQL's samples per function and per kind of work (btree, WAL, JSON,
+executor, locks and caches, memory, copies, kernel). PostgreSQL's binaries carry
+their function names but no frame pointers, so self time only.
 
 py-spy needs ptrace rights on the server process (root, or
-``kernel.yama.ptrace_scope=0``); it is in the ``bench`` extra.
+``kernel.yama.ptrace_scope=0``); it is in the ``bench`` extra. ``perf`` is
+the machine's (Debian: linux-perf).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import time
 import uuid
 from typing import Any
 
+import psutil
 from _common import (
     FINAL,
     Waker,
@@ -43,6 +52,7 @@ from _common import (
     insert_jobs,
     median,
     percentile,
+    postmaster_pid,
     server_process,
     wait_jobs,
 )
@@ -51,6 +61,7 @@ from pickup import DOC as PICKUP
 
 from orch.db.jobs import create_job
 
+PERF = shutil.which("perf")
 PY_SPY = shutil.which("py-spy") or shutil.which("py-spy", path=os.path.dirname(sys.executable))
 """py-spy on the PATH, else beside this Python (a venv run without activating it)."""
 
@@ -82,6 +93,62 @@ def summarize(raw: str, top: int) -> dict[str, Any]:
     }
 
 
+KINDS = (
+    ("btree", ("_bt_", "bt", "index_")),
+    ("wal", ("XLog", "crc32", "WAL")),
+    ("json", ("json", "Json", "populate_record", "parse_object", "parse_scalar")),
+    ("executor", ("Exec", "tts_", "slot_", "heap_", "Heap")),
+    ("locks_and_caches", ("LWLock", "Lock", "hash_", "CatCache", "SysCache", "Relation",
+                          "Buffer", "ResourceOwner")),
+    ("memory", ("palloc", "pfree", "AllocSet", "MemoryContext", "malloc", "_int_free")),
+    ("copies_and_compares", ("memmove", "memcpy", "memcmp", "memset", "strlen", "strcmp")),
+)
+"""Kinds of PostgreSQL work, by function name prefix (first match wins)."""
+
+
+def summarize_perf(report: str, top: int) -> dict[str, Any]:
+    """Self-time shares of PostgreSQL's samples from ``perf report --stdio`` lines
+    ("     3.55%  [.] _bt_compare")."""
+    shares: collections.Counter[str] = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
+    for line in report.splitlines():
+        parts = line.split()
+        if len(parts) < 3 or not parts[0].endswith("%") or parts[1] not in ("[.]", "[k]"):
+            continue
+        pct, symbol = float(parts[0][:-1]), parts[2]
+        shares[symbol] += pct
+        if parts[1] == "[k]":
+            kinds["kernel"] += pct
+            continue
+        for kind, prefixes in KINDS:
+            if any(p in symbol for p in prefixes):
+                kinds[kind] += pct
+                break
+        else:
+            kinds["other"] += pct
+    total = sum(shares.values()) or 1.0
+    return {
+        "postgres_self_pct": {k: round(100 * v / total, 1) for k, v in shares.most_common(top)},
+        "postgres_kinds_pct": {k: round(100 * v / total, 1) for k, v in kinds.most_common()},
+    }
+
+
+def _perf(pids: list[int], path: str) -> subprocess.Popen[bytes]:
+    assert PERF is not None
+    return subprocess.Popen(
+        [PERF, "record", "-F", "999", "-p", ",".join(map(str, pids)), "-o", path],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _perf_report(path: str) -> str:
+    assert PERF is not None
+    out = subprocess.run(
+        [PERF, "report", "-i", path, "--stdio", "--no-children", "--comm", "postgres",
+         "--sort", "symbol", "-g", "none"],
+        capture_output=True, check=True, timeout=300)
+    return out.stdout.decode(errors="replace")
+
+
 def _short(frame: str) -> str:
     """``func (path/to/module.py:123)`` → ``func (module.py)``."""
     name, _, where = frame.partition(" (")
@@ -89,7 +156,8 @@ def _short(frame: str) -> str:
     return f"{name} ({module})" if module else name
 
 
-async def workload(kind: str, n: int, dsn: str, raw_path: str, rate: int) -> dict[str, Any]:
+async def workload(kind: str, n: int, dsn: str, raw_path: str, rate: int,
+                   perf_path: str | None = None) -> dict[str, Any]:
     pool = await create_pool(dsn, min_size=2, max_size=2)
     try:
         runbook = await check_in(pool, PICKUP if kind == "pickup" else CHAIN10)
@@ -99,6 +167,13 @@ async def workload(kind: str, n: int, dsn: str, raw_path: str, rate: int) -> dic
                 [PY_SPY, "record", "--pid", str(proc.pid), "--idle", "--format", "raw",
                  "--rate", str(rate), "--output", raw_path],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            perf = None
+            if perf_path is not None:  # every PostgreSQL process there is now: the
+                # server's sessions are open (its pool, its listener) and this client's
+                postmaster = await postmaster_pid(watch)
+                assert postmaster is not None
+                root = psutil.Process(postmaster)
+                perf = _perf([postmaster, *(c.pid for c in root.children())], perf_path)
             await asyncio.sleep(1.0)  # py-spy attached
             began = time.monotonic()
             latencies: list[float] = []
@@ -132,6 +207,9 @@ async def workload(kind: str, n: int, dsn: str, raw_path: str, rate: int) -> dic
                     else:
                         latencies.append((row["done"] - row["began"]).total_seconds() * 1000)
             took = time.monotonic() - began
+            if perf is not None:
+                perf.send_signal(signal.SIGINT)
+                perf.communicate(timeout=60)
             spy.send_signal(signal.SIGINT)
             _, err = spy.communicate(timeout=60)
             if spy.returncode not in (0, -signal.SIGINT) and not os.path.exists(raw_path):
@@ -151,17 +229,22 @@ async def workload(kind: str, n: int, dsn: str, raw_path: str, rate: int) -> dic
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     keep = args.raw is not None
     raw_path = args.raw or tempfile.mktemp(prefix="orch-prof-", suffix=".txt")
+    perf_path = tempfile.mktemp(prefix="orch-perf-", suffix=".data") if args.postgres else None
+    postgres: dict[str, Any] = {}
     try:
         async with database() as dsn:
             figures: dict[str, Any] = await workload(args.kind, args.n, dsn, raw_path,
-                                                     args.rate)
+                                                     args.rate, perf_path)
         with open(raw_path, encoding="utf-8") as f:
             raw = f.read()
+        if perf_path is not None:
+            postgres = summarize_perf(_perf_report(perf_path), args.top)
     finally:
-        if not keep and os.path.exists(raw_path):
-            os.unlink(raw_path)
+        for path, kept in ((raw_path, keep), (perf_path, False)):
+            if path is not None and not kept and os.path.exists(path):
+                os.unlink(path)
     return {"workload": f"profile-{args.kind}", "n": args.n, **figures,
-            **summarize(raw, args.top), "raw": args.raw}
+            **summarize(raw, args.top), **postgres, "raw": args.raw}
 
 
 if __name__ == "__main__":
@@ -171,7 +254,11 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=1000, help="samples per second")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--raw", default=None, help="keep py-spy's collapsed stacks here")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also profile the PostgreSQL processes with perf")
     args = parser.parse_args()
     if PY_SPY is None:
         sys.exit("py-spy is not installed (pip install -e '.[bench]')")
+    if args.postgres and PERF is None:
+        sys.exit("--postgres: perf is not installed (Debian: apt install linux-perf)")
     print(json.dumps(asyncio.run(main(args))))

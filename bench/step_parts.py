@@ -11,7 +11,12 @@ and a gateway's), ten statements in a row are timed, interleaved, for:
 - ``no_events``: the run row and the lock only;
 - ``no_notify``: ``write_run`` with the events trigger disabled;
 - ``quiet``: ``write_run`` as the group commit writer sends a chain's steps
-  (the first of the ten notifies, the others are quiet: orch/db/feed_wake.py).
+  (the first of the ten notifies, the others are quiet: orch/db/feed_wake.py);
+- ``one_row``: the least a fenced durable step could cost — one narrow row
+  (the run's fields as one value) in a table of its own, inserted only while
+  the instance is owned (``FOR SHARE`` of its row, as ``write_run`` fences). Not
+  a statement orch sends: the bound of a design that writes a step as one row
+  and derives the run row and its events off the critical path.
 
 Each ratio is to ``bare``: what a step's durable write costs beyond the least
 a durable write costs here, and which part of it. Prints one JSON line.
@@ -37,6 +42,18 @@ from orch.db.jobs import create_job
 from orch.sql import Q
 
 _NO_NOTIFY = "ALTER TABLE events DISABLE TRIGGER events_notify"
+_ONE_ROW_SETUP = """
+CREATE TABLE IF NOT EXISTS bench_step_rows (instance_id uuid NOT NULL, seq int NOT NULL,
+                                            body bytea NOT NULL, PRIMARY KEY (instance_id, seq))
+"""
+_ONE_ROW = """
+INSERT INTO bench_step_rows (instance_id, seq, body)
+SELECT i.id, $4, $5 FROM instances i
+ WHERE i.id = $2::uuid AND i.epoch = $3 AND i.server = $1
+   FOR SHARE
+"""
+_BODY = b"x" * 300
+"""About what a compare_values run's fields take as one encoded value."""
 _NOTIFY = "ALTER TABLE events ENABLE TRIGGER events_notify"
 
 
@@ -71,7 +88,9 @@ async def main(rounds: int) -> dict[str, Any]:
                     " VALUES ($1, $2, 'bench-steps', 1, 'running')",
                     uuid.UUID(instance), uuid.UUID(job.id))
                 variants = _variants()
-                times: dict[str, list[float]] = {k: [] for k in ["bare", *variants]}
+                await conn.execute(_ONE_ROW_SETUP)
+                seq = 0
+                times: dict[str, list[float]] = {k: [] for k in ["bare", *variants, "one_row"]}
                 for _ in range(rounds):
                     for name in times:
                         if name == "no_notify":
@@ -80,6 +99,10 @@ async def main(rounds: int) -> dict[str, Any]:
                         for i in range(10):
                             if name == "bare":
                                 await conn.execute(FLOOR_INSERT, uuid.uuid4())
+                                continue
+                            if name == "one_row":
+                                seq += 1
+                                await conn.execute(_ONE_ROW, "bench-steps", instance, 1, seq, _BODY)
                                 continue
                             now = datetime.now(UTC)
                             await conn.fetchval(
