@@ -44,6 +44,7 @@ WORKLOADS: dict[str, list[str]] = {
     # where a claim's and a durable step's time goes, part by part (issue 21)
     "claim_parts": ["claim_parts.py", "--n", "300"],
     "step_parts": ["step_parts.py", "--rounds", "60"],
+    "pickup_parts": ["pickup_parts.py", "--jobs", "300"],
 }
 TIMEOUT = {"compare": 1800}
 REPEATED = ("floor", "pickup", "chain10", "fanout50")
@@ -152,9 +153,14 @@ def summary(r: dict[str, Any]) -> tuple[str, str]:
         return ("claim p50 (ms), part by part: " + ", ".join(
                     f"{k} {r[f'{k}_p50_ms']}" for k in parts), "report")
     if w == "step_parts":
-        parts = ("write_run", "no_lock", "no_notify", "no_events")
+        parts = ("write_run", "quiet", "no_lock", "no_notify", "no_events", "one_row")
         return (f"ten bare commits {_ms(r['bare_ten_ms'])}; × bare: " + ", ".join(
                     f"{k} {r[f'{k}_vs_bare']}" for k in parts), "report")
+    if w == "pickup_parts":
+        parts = ("commit_to_notify", "notify_to_claim_sent", "claim_sent_to_update",
+                 "update_to_rows", "rows_to_start")
+        return ("pickup p50 (ms), phase by phase: " + ", ".join(
+                    f"{k} {r[f'{k}_p50_ms']}" for k in parts), "report")
     return json.dumps(r), ""
 
 
