@@ -77,9 +77,10 @@ async def floor_chain(conn: asyncpg.Connection) -> float:
 
 
 async def step_statements(conn: asyncpg.Connection, runbook: Any, rounds: int) -> list[float]:
-    """Ten of orch's step statements in a row (``write_run``: the run row, its two
-    events, the fencing lock; the first notifying, the others quiet, as the group
-    commit writer sends them), ms per ten — the SQL share of a chain10 step, with
+    """Ten of orch's step statements in a row as the group commit writer sends a
+    chain10's (``write_run``: the run row, its two events, the fencing lock; the
+    first notifying, the others quiet; the tenth ``write_final_run``, with the
+    instance's and the job's end), ms per ten — the SQL share of a chain10, with
     no Python, measured with the runbook server stopped."""
     job = await create_job(conn, runbook=runbook, parameters={}, created_by=None)
     instance = str(uuid.uuid4())
@@ -93,10 +94,13 @@ async def step_statements(conn: asyncpg.Connection, runbook: Any, rounds: int) -
         began = time.perf_counter()
         for i in range(STEPS):
             now = datetime.now(UTC)
-            fenced = await conn.fetchval(
-                Q.write_run, "bench-floor", instance, 1, str(uuid.uuid4()), f"c{i + 1}", None,
-                0, 1, "success", msgspec.Raw(b"[]"), b"", now, now, None, 0, 1, None, False,
-                i > 0)
+            run = ("bench-floor", instance, 1, str(uuid.uuid4()), f"c{i + 1}", None, 0, 1,
+                   "success", msgspec.Raw(b"[]"), b"", now, now, None, 0)
+            if i < STEPS - 1:
+                fenced = await conn.fetchval(Q.write_run, *run, 1, None, False, i > 0)
+            else:  # the last: the run and the instance's outcome
+                fenced = await conn.fetchval(Q.write_final_run, *run, None, False, "success",
+                                             msgspec.Raw(b"{}"), now, None, 0)
             assert not fenced
         out.append((time.perf_counter() - began) * 1000)
     return out
@@ -151,6 +155,8 @@ async def main(sequential: int, concurrent: int, floor: bool = False) -> dict[st
             bare: list[float] = []
             if floor:  # the server stopped: orch's step statement against the bare commit
                 async with pool.acquire() as conn:
+                    for _ in range(6):  # past the session's first five (custom) plans
+                        await step_statements(conn, seq_rb, 1)
                     for _ in range(max(10, sequential // 10)):
                         steps.extend(await step_statements(conn, seq_rb, 1))
                         bare.append(await floor_chain(conn))

@@ -14,7 +14,8 @@ Cost per batch: the writer keeps the connections it writes on (one per batch
 in flight) instead of returning them to the pool after each batch, whose
 reset would add a round trip before the next commit; a batch holding one run
 of one instance (a lone instance stepping through a chain) goes as
-``write_run``, with plain parameters instead of arrays to unnest; a batch of
+``write_run``, with plain parameters instead of arrays to unnest, and its
+last run with the instance's outcome as ``write_final_run``; a batch of
 runs only (the common case under load) as ``write_runs_json``, its runs one
 JSON document encoded by msgspec instead of fifteen arrays encoded element by
 element.
@@ -268,11 +269,15 @@ class GroupCommitWriter:
             try:
                 began = time.perf_counter()
                 single = self._single(batch)
+                final = self._final(batch) if single is None else None
                 conn = self._kept() or await self.pool.acquire()
                 quiet = single is not None and self._may_be_quiet()
                 if single is not None:
                     fenced = {batch[0].ref.instance_id} if await conn.fetchval(
                         Q.write_run, *single, quiet) else set()
+                elif final is not None:
+                    fenced = {batch[0].ref.instance_id} if await conn.fetchval(
+                        Q.write_final_run, *final) else set()
                 else:
                     args = self._arguments(batch)
                     if not args[18] and not args[26]:  # no partial results, no outcomes
@@ -415,6 +420,45 @@ class GroupCommitWriter:
                 msgspec.Raw(_encode(result.published)), start.lineage, start.started_at,
                 result.ended_at, result.error, start_ord, 1, result.returned_data,
                 first.claimed]
+
+    def _final(self, batch: list[_Op]) -> list[Any] | None:
+        """``write_final_run``'s parameters when the batch is one instance's last run and
+        its outcome (a start with its result, or a result whose start an earlier batch
+        of this writer carried, then the outcome), else None."""
+        n = len(batch)
+        if n not in (2, 3) or batch[-1].kind != _OUTCOME:
+            return None
+        first, outcome = batch[0], batch[-1]
+        ref = first.ref
+        if outcome.ref.instance_id != ref.instance_id:
+            return None
+        if n == 3:
+            result = batch[1]
+            if (first.kind != _START or result.kind != _RESULT
+                    or result.ref.instance_id != ref.instance_id
+                    or result.record.run_id != first.record.run_id):
+                return None
+            start, start_ord = first.record, 0
+        else:
+            result = first
+            if result.kind != _RESULT:
+                return None
+            known = self._starts.get(result.record.run_id)
+            if known is None:
+                return None  # recorded by an earlier owner: write_batch updates it
+            start, start_ord = known[1], None
+        run: RunResult = result.record
+        end: InstanceOutcome = outcome.record
+        running = None
+        if self._running_count is not None:
+            # the ending instance still counts until its outcome is durable
+            running = max(0, self._running_count() - 1)
+        return [self.server, ref.instance_id, ref.epoch, start.run_id, start.activity,
+                start.parent_run, start.item, start.attempt, run.status,
+                msgspec.Raw(_encode(run.published)), start.lineage, start.started_at,
+                run.ended_at, run.error, start_ord, run.returned_data, first.claimed,
+                end.status, msgspec.Raw(_encode(end.returned_data)), end.ended_at, end.error,
+                running]
 
     def _settle(self, batch: list[_Op], fenced: set[str], error: BaseException | None) -> None:
         for op in batch:

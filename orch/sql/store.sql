@@ -267,6 +267,93 @@ new_events AS (
 )
 SELECT NOT EXISTS (SELECT 1 FROM live)
 
+-- name: write_final_run
+-- The last record of a lone instance: its last run (a start with its result,
+-- or a result whose start an earlier batch carried) and the instance's outcome,
+-- with plain parameters — what write_batch does for these three records without
+-- its arrays (unnesting fifteen arrays cost a lone chain's last step more than
+-- its rows). $1 server name, $2 instance id, $3 its epoch, $4 run_id,
+-- $5 activity, $6 parent_run, $7 item, $8 attempt, $9 the run's status,
+-- $10 published, $11 lineage, $12 started_at, $13 the run's ended_at, $14 its
+-- error, $15 start event order (0; null: the start went in an earlier batch),
+-- $16 the run's returned_data, $17 whether the instance's claim events go first
+-- (claim_jobs_fast), $18 the instance's status, $19 its returned data,
+-- $20 its ended_at, $21 its error, $22 the server's running count to record
+-- (null: leave it). Events in write_batch's order: the claim's, the run's start
+-- and result, the instance's end, the job's end (or its retry). Returns whether
+-- the instance was fenced.
+WITH live AS (
+    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by, i.started_at
+      FROM instances i
+      JOIN jobs j ON j.id = i.job_id
+     WHERE i.id = $2::uuid AND i.epoch = $3::int AND i.server = $1
+       FOR SHARE OF i
+),
+written AS (
+    INSERT INTO activity_runs (run_id, instance_id, activity, parent_run, item, attempt,
+                               status, published, returned_data, lineage, started_at,
+                               ended_at, error)
+    SELECT $4::uuid, l.id, $5::text, $6::uuid, $7::int, $8::int, $9::text, $10::jsonb,
+           $16::jsonb, $11::bytea, $12::timestamptz, $13::timestamptz, $14::text
+      FROM live l
+    ON CONFLICT (run_id) DO UPDATE
+       SET status = EXCLUDED.status, published = EXCLUDED.published,
+           returned_data = EXCLUDED.returned_data, ended_at = EXCLUDED.ended_at,
+           error = EXCLUDED.error
+     WHERE activity_runs.status = 'running'
+),
+ended_instance AS (
+    UPDATE instances i
+       SET status = $18::text, returned_data = $19::jsonb, ended_at = $20::timestamptz,
+           error = $21::text
+      FROM live l
+     WHERE i.id = l.id AND i.status = 'running'
+),
+ended_job AS (
+    UPDATE jobs j
+       SET status = $18::text, returned_data = $19::jsonb, ended_at = $20::timestamptz
+      FROM live l
+     WHERE j.id = l.job_id AND j.status = 'running'
+       -- a monitor job ends with its monitor instance, not with a trigger's instance
+       AND CASE WHEN j.is_monitor THEN l.triggered_by IS NULL ELSE j.instance_id = l.id END
+    -- status: 'queued' again when the jobs_retry trigger re-queued a failed job
+    RETURNING j.status, j.retries, j.not_before
+),
+me AS (
+    UPDATE servers SET running = $22 WHERE name = $1 AND $22::int IS NOT NULL
+),
+new_events AS (
+    INSERT INTO events (kind, at, runbook_id, job_id, instance_id, activity, run_id, status,
+                        server, data)
+    SELECT e.kind, e.at, l.runbook_id, l.job_id, e.instance_id, e.activity, e.run_id,
+           e.status, $1, e.data
+      FROM live l
+     CROSS JOIN LATERAL (
+           SELECT k.sub AS ord, k.kind, l.started_at AS at, l.id AS instance_id,
+                  NULL::text AS activity, NULL::uuid AS run_id, 'running' AS status, k.data
+             FROM orch_claim_events($1) AS k WHERE $17::boolean
+           UNION ALL
+           SELECT v.ord, 'activity', v.at, l.id, $5::text, $4::uuid, v.status, v.data
+             FROM (VALUES ($15::int, $12::timestamptz, 'running', NULL::jsonb),
+                          (1, $13::timestamptz, $9::text,
+                           CASE WHEN $14::text IS NULL THEN NULL
+                                ELSE jsonb_build_object('error', $14::text) END))
+                  AS v(ord, at, status, data)
+            WHERE v.ord IS NOT NULL
+           UNION ALL
+           SELECT 2, 'instance', $20::timestamptz, l.id, NULL, NULL, $18::text,
+                  CASE WHEN $21::text IS NULL THEN NULL
+                       ELSE jsonb_build_object('error', $21::text) END
+           UNION ALL
+           SELECT 3, 'job', $20::timestamptz, NULL, NULL, NULL, ej.status,
+                  CASE WHEN ej.status = 'queued'
+                       THEN jsonb_build_object('retry', ej.retries, 'not_before', ej.not_before)
+                  END
+             FROM ended_job ej) e
+     ORDER BY e.ord
+)
+SELECT NOT EXISTS (SELECT 1 FROM live)
+
 -- name: notify_events
 -- Wake the live feed's readers: after a quiet commit that ended later than a
 -- reader keeps polling for (orch/db/feed_wake.py).
