@@ -87,8 +87,10 @@ ended_jobs AS (
        -- a monitor job ends with its monitor instance, not with a trigger's instance
        AND CASE WHEN j.is_monitor THEN o.triggered_by IS NULL
                 ELSE j.instance_id = o.instance_id END
-    -- status: 'queued' again when the jobs_retry trigger re-queued a failed job
-    RETURNING j.id, o.ord, j.status, j.retries, j.not_before
+    -- status: 'queued' again when the jobs_retry trigger re-queued a failed job;
+    -- what the job's event needs, so that it reads no join of two CTEs (a
+    -- nested loop over both: quadratic in a batch's outcomes)
+    RETURNING j.id, o.ord, j.status, j.retries, j.not_before, o.ended_at, j.runbook_id
 ),
 me AS (
     UPDATE servers SET running = $33 WHERE name = $1 AND $33::int IS NOT NULL
@@ -124,12 +126,12 @@ new_events AS (
                    o.ord, 0
               FROM outcomes o
             UNION ALL
-            SELECT 'job', o.ended_at, o.runbook_id, o.job_id, NULL, NULL, NULL, ej.status,
+            SELECT 'job', ej.ended_at, ej.runbook_id, ej.id, NULL, NULL, NULL, ej.status,
                    CASE WHEN ej.status = 'queued'
                         THEN jsonb_build_object('retry', ej.retries, 'not_before', ej.not_before)
                    END,
-                   o.ord, 1
-              FROM outcomes o JOIN ended_jobs ej ON ej.id = o.job_id
+                   ej.ord, 1
+              FROM ended_jobs ej
             UNION ALL
             SELECT k.kind, l.started_at, l.runbook_id, l.job_id, l.id, NULL, NULL, 'running',
                    k.data, c.ord, k.sub
