@@ -98,19 +98,9 @@ def instrumented(marks: Marks) -> Any:
 async def in_process_server(dsn: str) -> AsyncIterator[server_module.RunbookServer]:
     settings = Settings(server_name=f"bench-parts-{uuid.uuid4().hex[:6]}", capacity=100,
                         pool_size=4)
-    srv = server_module.RunbookServer(settings, dsn, name=settings.server_name)
-    ready = asyncio.Event()
-    task = asyncio.create_task(srv.run(ready))
-    waiter = asyncio.create_task(ready.wait())
-    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        waiter.cancel()
-        task.result()
-    try:
+    async with server_module.RunbookServer(settings, dsn,
+                                           name=settings.server_name).serving() as srv:
         yield srv
-    finally:
-        srv.request_shutdown()
-        await asyncio.wait_for(task, 30)
 
 
 _CLIENT_MAIN = """

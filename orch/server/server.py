@@ -165,6 +165,25 @@ class RunbookServer:
                 if left:
                     _SHARED[id(pool)] = left
 
+    @contextlib.asynccontextmanager
+    async def serving(self, grace: float = 30.0) -> AsyncIterator[RunbookServer]:
+        """Run in a task of the caller's loop: entered once ready (a start-up error is
+        raised here), left after the hand-over (``request_shutdown``), at most
+        ``grace`` seconds — an embedded server (tests, benchmarks, ``orch up``-like
+        tools)."""
+        ready = asyncio.Event()
+        task = asyncio.create_task(self.run(ready), name=f"runbook-server:{self.name}")
+        waiter = asyncio.create_task(ready.wait(), name=f"runbook-server-ready:{self.name}")
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            waiter.cancel()
+            task.result()  # raises the start-up error
+        try:
+            yield self
+        finally:
+            self.request_shutdown()
+            await asyncio.wait_for(task, grace)
+
     # -- the serving body ---------------------------------------------------------------
 
     async def _serve(self, pool: asyncpg.Pool, ready: asyncio.Event | None) -> None:

@@ -129,19 +129,8 @@ async def running_server(
 ) -> AsyncIterator[RunbookServer]:
     """An in-process runbook server, shut down (hand-over) on exit."""
     settings = settings or fast_settings(**kw)
-    srv = RunbookServer(settings, dsn_or_pool, name=settings.server_name)
-    ready = asyncio.Event()
-    task = asyncio.create_task(srv.run(ready), name=f"test-server:{srv.name}")
-    waiter = asyncio.create_task(ready.wait())
-    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        waiter.cancel()
-        task.result()  # raises the start-up error
-    try:
+    async with RunbookServer(settings, dsn_or_pool, name=settings.server_name).serving() as srv:
         yield srv
-    finally:
-        srv.request_shutdown()
-        await asyncio.wait_for(task, 30)
 
 
 async def claimed_instance(pool: asyncpg.Pool) -> InstanceRef:

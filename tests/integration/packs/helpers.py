@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -32,18 +31,8 @@ async def server(
     """An in-process runbook server with the given registry, handed over on exit."""
     srv = RunbookServer(fast_settings(server_name=name, **kw), pool_or_dsn, name=name,
                         registry=registry or core_registry())  # fmt: skip
-    ready = asyncio.Event()
-    task = asyncio.create_task(srv.run(ready), name=f"test-server:{name}")
-    waiter = asyncio.create_task(ready.wait(), name=f"test-ready:{name}")
-    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        waiter.cancel()
-        task.result()
-    try:
+    async with srv.serving():
         yield srv
-    finally:
-        srv.request_shutdown()
-        await asyncio.wait_for(task, 30)
 
 
 async def check_in_with(
