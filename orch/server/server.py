@@ -69,6 +69,9 @@ __all__ = ["PoolTooSmall", "RunbookServer", "pool_need"]
 log = get_logger(__name__)
 
 _FULL_CLAIMS_SECONDS = 5.0
+_DUE_MARGIN = 0.005
+"""Seconds past a back-off's end before the claimer wakes for it (the database's
+clock and this process's may differ by a little; waking early claims nothing)."""
 """How long claims go straight to the claim with every rule once the lean claim said
 it does not apply (an assignment, a limited runbook, a server not 'up'): its
 answer is only a speed-up, so a stale choice costs time, never a wrong claim."""
@@ -108,6 +111,10 @@ class RunbookServer:
         self._orphans = asyncio.Event()
         self._stops = asyncio.Event()
         self._reasons = asyncio.Event()
+        self._due_at: float | None = None
+        """When (monotonic) the earliest back-off of a queued job ends: the claimer
+        wakes then (``_due_loop``)."""
+        self._due_changed = asyncio.Event()
         self._idle = asyncio.Event()
         self._shutdown = asyncio.Event()
         self._draining = False
@@ -224,6 +231,7 @@ class RunbookServer:
                 tg.create_task(self._heartbeat(), name=f"{self.name}:heartbeat"),
                 tg.create_task(self._poller(), name=f"{self.name}:poller"),
                 tg.create_task(self._reasons_loop(), name=f"{self.name}:waiting-reasons"),
+                tg.create_task(self._due_loop(), name=f"{self.name}:back-offs"),
                 tg.create_task(self._stop_loop(), name=f"{self.name}:stops"),
                 tg.create_task(Notifier(pool, s, self.name).run(),
                                name=f"{self.name}:notifier"),
@@ -691,7 +699,36 @@ class RunbookServer:
                 if await refresh_gates(conn):
                     self._wake.set()  # a schedule window opened
                 await conn.execute(Q.update_waiting_reasons, self.settings.server_timeout_seconds)
+                ahead = await conn.fetchval(Q.next_back_off)
+                if ahead is not None:
+                    self._due(ahead)
             pause = max(0.1, 4 * (time.monotonic() - began))
+
+    def _due(self, seconds: float) -> None:
+        """A queued job's back-off ends in ``seconds``: wake the claimer then (the
+        earliest such time is kept)."""
+        at = time.monotonic() + seconds + _DUE_MARGIN
+        if self._due_at is None or at < self._due_at:
+            self._due_at = at
+            self._due_changed.set()
+
+    async def _due_loop(self) -> None:
+        """Wake the claimer when the earliest known back-off ends: a retried job's
+        ``not_before`` passes without a notification, and the poller may be
+        ``poll_seconds`` away (a retry after 0.3 s would wait up to 5 s)."""
+        while True:
+            self._due_changed.clear()
+            due = self._due_at
+            if due is None:
+                await self._due_changed.wait()
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._due_changed.wait(),
+                                       max(0.0, due - time.monotonic()))
+                continue  # an earlier one came
+            if self._due_at == due:
+                self._due_at = None
+                self._wake.set()
 
     async def _heartbeat(self) -> None:
         s = self.settings
@@ -738,6 +775,11 @@ class RunbookServer:
             if entry.instance_id in lost and self._running.get(entry.instance_id) is entry:
                 self._abandon(entry)
         self._apply_status(status)
+        # A claim each heartbeat (this server's own, not every server's): what
+        # nothing notifies is found within a beat, not a poll — a runbook's
+        # max_concurrent_jobs freed on another server, a pack another server
+        # lacked. (A back-off's end has its own wake-up: _due_loop.)
+        self._wake.set()
         if down:
             log.warning("servers marked down", servers=[r[0] for r in down])
             self._orphans.set()

@@ -96,7 +96,9 @@ INSERT INTO events (kind, status, server) SELECT 'server', $2, name FROM s
 -- $1 heartbeat timeout (seconds). One statement, so of several servers
 -- noticing the same lapse exactly one marks it (and writes the event); it
 -- NOTIFYs orch_instances so every server looks for instances to take over at
--- once (the first eligible standby wins, whoever noticed). Nobody is marked
+-- once (the first eligible standby wins, whoever noticed) — only when it marked
+-- one (a pg_notify in FROM ran at every heartbeat of every server, waking every
+-- server's claimer and takeover scan). Nobody is marked
 -- down while the database itself has been up for less than the timeout: after
 -- a database restart every server's heartbeat is old, and none is dead.
 WITH down AS (
@@ -111,7 +113,7 @@ ev AS (
     SELECT 'server', 'down', name, jsonb_build_object('last_heartbeat', heartbeat_at)
       FROM down
 )
-SELECT d.name FROM down d CROSS JOIN LATERAL pg_notify('orch_instances', '') AS n
+SELECT d.name, pg_notify('orch_instances', '') AS notified FROM down d
 
 -- name: claim_jobs
 -- $1 server, $2 most jobs to claim, $3 running count before the claim, $4 server timeout (s)
@@ -299,6 +301,14 @@ SELECT (SELECT count(*) FROM released) AS released, pg_notify('orch_instances', 
 -- $1 server; its running jobs someone asked to stop
 SELECT id::text FROM jobs
  WHERE claimed_by = $1 AND status = 'running' AND stop_requested_at IS NOT NULL
+
+-- name: next_back_off
+-- Seconds until the earliest not_before still ahead among queued jobs (a
+-- retry's back-off), or null. Nothing notifies when a back-off ends: the
+-- server wakes its claimer then, not at its next poll.
+SELECT extract(epoch FROM min(not_before) - clock_timestamp())::float8
+  FROM jobs
+ WHERE status = 'queued' AND not_before > clock_timestamp()
 
 -- name: update_waiting_reasons
 -- $1 server timeout (s). Says why each queued job waits (null: a server can

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -107,6 +108,27 @@ async def test_failed_job_is_retried_as_new_instances_after_back_off(
     assert [e["status"] for e in events] == [
         "queued", "running", "queued", "running", "queued", "running", "failed"]
     assert [e["data"]["retry"] for e in events if e["data"] and "retry" in e["data"]] == [1, 2]
+
+
+async def test_a_retry_starts_when_its_back_off_ends_not_at_the_next_poll(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    # Nothing notifies when a back-off ends: the server wakes its claimer at the
+    # earliest one it knows of. With its poll and its heartbeat's claim out of the
+    # way (10 minutes, 20 s), the two retries still run within the wait's deadline.
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, doc("Backs off", [start(), failing()],
+                                      retry={"max_retries": 2, "backoff_seconds": 0.2}))
+    async with running_server(dsn, poll_seconds=600, heartbeat_seconds=20,
+                              server_timeout_seconds=60):
+        async with pool.acquire() as conn:
+            job = await start_job(conn, rb)
+        done = await wait_job(pool, job.id, timeout=15)
+    assert done.status == "failed" and len(done.instance_ids) == 3
+    instances = await _fetch(pool, "SELECT started_at, ended_at FROM instances"
+                                   " WHERE job_id = $1 ORDER BY started_at", uuid.UUID(job.id))
+    for before, after in itertools.pairwise(instances):
+        assert (after["started_at"] - before["ended_at"]).total_seconds() >= 0.2
 
 
 async def test_a_retry_shows_its_back_off_as_waiting_reason(dsn: str, pool: asyncpg.Pool) -> None:
