@@ -69,12 +69,12 @@ __all__ = ["PoolTooSmall", "RunbookServer", "pool_need"]
 log = get_logger(__name__)
 
 _FULL_CLAIMS_SECONDS = 5.0
-_DUE_MARGIN = 0.005
-"""Seconds past a back-off's end before the claimer wakes for it (the database's
-clock and this process's may differ by a little; waking early claims nothing)."""
 """How long claims go straight to the claim with every rule once the lean claim said
 it does not apply (an assignment, a limited runbook, a server not 'up'): its
 answer is only a speed-up, so a stale choice costs time, never a wrong claim."""
+_DUE_MARGIN = 0.005
+"""Seconds past a back-off's end before the claimer wakes for it (the database's
+clock and this process's may differ by a little; waking early claims nothing)."""
 
 
 @dataclass(eq=False)
@@ -714,8 +714,8 @@ class RunbookServer:
 
     async def _due_loop(self) -> None:
         """Wake the claimer when the earliest known back-off ends: a retried job's
-        ``not_before`` passes without a notification, and the poller may be
-        ``poll_seconds`` away (a retry after 0.3 s would wait up to 5 s)."""
+        ``not_before`` passes without a notification, and the next heartbeat's
+        claim may be a second away (a retry after 0.2 s would start after 1 s)."""
         while True:
             self._due_changed.clear()
             due = self._due_at
