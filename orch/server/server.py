@@ -40,6 +40,7 @@ from typing import Any
 
 import asyncpg
 
+from actors.instance import InstanceActor, RuntimeOptions
 from actors.store import InstanceOutcome, InstancePlan, InstanceRef
 from orch.config import Settings
 from orch.crypto import KeyRing
@@ -130,8 +131,6 @@ class RunbookServer:
         """Until then (monotonic), claims skip the lean statement (it said it does not apply)."""
         self.listener: Listener | None = None
         self.writer: GroupCommitWriter | None = None
-        from actors.instance import RuntimeOptions
-
         self.metrics = ServerMetrics(self.name, lambda: len(self._running))
         self._runtime_options = RuntimeOptions(on_run_end=self.metrics.activity)
         self.metrics_port: int | None = None
@@ -375,9 +374,15 @@ class RunbookServer:
                 # came in on it, and it needs no pool acquire nor release
                 # (whose reset is a round trip) around the claim.
                 rows = await self._claim_on(listening, want)
-                self.metrics.claimed(time.perf_counter() - began, len(rows))
+                took = time.perf_counter() - began
                 for row, lean in rows:
                     self._start_claimed(row, lean)
+                if rows:
+                    # The instances run up to their first write before the
+                    # bookkeeping below (pickup latency: on an idle machine each
+                    # step of this path costs several times its warm time).
+                    await asyncio.sleep(0)
+                self.metrics.claimed(took, len(rows))
             else:
                 async with self.pool.acquire() as conn:
                     rows = await self._claim_on(conn, want)
@@ -514,8 +519,6 @@ class RunbookServer:
         self._wake.set()
 
     async def _run_instance(self, entry: _Running, plan: InstancePlan) -> None:
-        from actors.instance import InstanceActor
-
         assert self.pool is not None
         try:
             try:
