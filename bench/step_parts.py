@@ -42,6 +42,7 @@ from orch.db.jobs import create_job
 from orch.sql import Q
 
 _NO_NOTIFY = "ALTER TABLE events DISABLE TRIGGER events_notify"
+_NOTIFY = "ALTER TABLE events ENABLE TRIGGER events_notify"
 _ONE_ROW_SETUP = """
 CREATE TABLE IF NOT EXISTS bench_step_rows (instance_id uuid NOT NULL, seq int NOT NULL,
                                             body bytea NOT NULL, PRIMARY KEY (instance_id, seq))
@@ -54,7 +55,6 @@ SELECT i.id, $4, $5 FROM instances i
 """
 _BODY = b"x" * 300
 """About what a compare_values run's fields take as one encoded value."""
-_NOTIFY = "ALTER TABLE events ENABLE TRIGGER events_notify"
 
 
 def _variants() -> dict[str, str]:
