@@ -16,8 +16,10 @@ are committed one at a time as in ``pickup.py``. Per job, the phases are:
   actor's set-up, the first run).
 
 The server's methods are wrapped to take the timestamps (the wrappers cost
-about a microsecond each); the client shares the event loop, so the sum is a
-little above ``pickup.py``'s. Prints one JSON line with each phase's p50.
+about a microsecond each); the jobs are committed by a client in another
+process, so its Python never runs in the server's loop. ``commit_to_notify``
+may be negative: PostgreSQL signals listeners at commit, before it answers the
+committer. Prints one JSON line with each phase's p50.
 
     python bench/pickup_parts.py [--jobs 300]
 """

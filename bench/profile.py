@@ -103,7 +103,8 @@ KINDS = (
     ("memory", ("palloc", "pfree", "AllocSet", "MemoryContext", "malloc", "_int_free")),
     ("copies_and_compares", ("memmove", "memcpy", "memcmp", "memset", "strlen", "strcmp")),
 )
-"""Kinds of PostgreSQL work, by function name prefix (first match wins)."""
+"""Kinds of PostgreSQL work, by a fragment of the function's name (first match wins;
+fragments, not prefixes: libc's copies are named ``__memmove_avx512_…``)."""
 
 
 def summarize_perf(report: str, top: int) -> dict[str, Any]:

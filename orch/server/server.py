@@ -359,7 +359,6 @@ class RunbookServer:
             await asyncio.get_running_loop().create_future()
 
     async def _claim_jobs(self) -> None:
-        assert self.pool is not None
         s = self.settings
         while not self._draining:
             free = s.capacity - len(self._running)
@@ -368,34 +367,34 @@ class RunbookServer:
                 return
             want = min(free, s.claim_batch)
             began = time.perf_counter()
-            listening = self.listener.conn if self.listener is not None else None
-            if listening is not None:
-                # The listener's session claims: the notification that woke us
-                # came in on it, and it needs no pool acquire nor release
-                # (whose reset is a round trip) around the claim.
-                rows = await self._claim_on(listening, want)
+            async with self._claiming_session() as conn:
+                rows = await self._claim_on(conn, want)
                 took = time.perf_counter() - began
                 for row, lean in rows:
                     self._start_claimed(row, lean)
                 if rows:
                     # The instances run up to their first write before the
-                    # bookkeeping below (pickup latency: on an idle machine each
-                    # step of this path costs several times its warm time).
+                    # bookkeeping below and a pool session's reset (pickup latency:
+                    # on an idle machine each step of this path costs several
+                    # times its warm time).
                     await asyncio.sleep(0)
-                self.metrics.claimed(took, len(rows))
-            else:
-                async with self.pool.acquire() as conn:
-                    rows = await self._claim_on(conn, want)
-                    self.metrics.claimed(time.perf_counter() - began, len(rows))
-                    # Before the pool's reset at release (its Python and its round
-                    # trip): the instances run up to their first write (pickup latency).
-                    for row, lean in rows:
-                        self._start_claimed(row, lean)
-                    if rows:
-                        await asyncio.sleep(0)
+            self.metrics.claimed(took, len(rows))
             if len(rows) < want:
                 self._reasons.set()  # what is left may be waiting for a reason
                 return
+
+    @contextlib.asynccontextmanager
+    async def _claiming_session(self) -> AsyncIterator[asyncpg.Connection]:
+        """The session claims go on: the listener's — the notification that woke the
+        claimer came in on it, and it needs no pool acquire nor release (whose
+        reset is a round trip) — else one of the pool's."""
+        listening = self.listener.conn if self.listener is not None else None
+        if listening is not None:
+            yield listening
+            return
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            yield conn
 
     async def _claim_on(
         self, conn: asyncpg.Connection, want: int
@@ -416,19 +415,14 @@ class RunbookServer:
         return [(row, False) for row in rows]
 
     async def _claim_instances(self) -> None:
-        assert self.pool is not None
         s = self.settings
         free = s.capacity - len(self._running)
         if free <= 0:
             return
         want = min(free, s.claim_batch)
-        args = (Q.claim_instances, self.name, want, s.server_timeout_seconds)
-        listening = self.listener.conn if self.listener is not None else None
-        if listening is not None:
-            rows = await listening.fetch(*args)  # the claimer's session (see _claim_jobs)
-        else:
-            async with self.pool.acquire() as conn:
-                rows = await conn.fetch(*args)
+        async with self._claiming_session() as conn:
+            rows = await conn.fetch(Q.claim_instances, self.name, want,
+                                    s.server_timeout_seconds)
         if len(rows) == want:
             self._orphans.set()  # maybe more: look again at once, not at the next poll
             self._wake.set()
