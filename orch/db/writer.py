@@ -449,16 +449,19 @@ class GroupCommitWriter:
             start, start_ord = known[1], None
         run: RunResult = result.record
         end: InstanceOutcome = outcome.record
-        running = None
-        if self._running_count is not None:
-            # the ending instance still counts until its outcome is durable
-            running = max(0, self._running_count() - 1)
         return [self.server, ref.instance_id, ref.epoch, start.run_id, start.activity,
                 start.parent_run, start.item, start.attempt, run.status,
                 msgspec.Raw(_encode(run.published)), start.lineage, start.started_at,
                 run.ended_at, run.error, start_ord, run.returned_data, first.claimed,
                 end.status, msgspec.Raw(_encode(end.returned_data)), end.ended_at, end.error,
-                running]
+                self._running_after(1)]
+
+    def _running_after(self, ending: int) -> int | None:
+        """The server's running count to record with ``ending`` instance outcomes (they
+        still count in ``running_count`` until durable), or None: leave it."""
+        if self._running_count is None:
+            return None
+        return max(0, self._running_count() - ending)
 
     def _settle(self, batch: list[_Op], fenced: set[str], error: BaseException | None) -> None:
         for op in batch:
@@ -528,10 +531,7 @@ class GroupCommitWriter:
                 outcomes.append((ord_, ref, op.record))
         rows = list(full.values())
         cols = list(zip(*rows, strict=True)) if rows else [()] * 15
-        running = None
-        if outcomes and self._running_count is not None:
-            # the ending instances still count until their outcome is durable
-            running = max(0, self._running_count() - len(outcomes))
+        running = self._running_after(len(outcomes)) if outcomes else None
         return [
             self.server,
             list(owners),
