@@ -180,7 +180,8 @@ CREATE TABLE servers (
     heartbeat_at  timestamptz NOT NULL DEFAULT now(),
     activity_types  text[] NOT NULL DEFAULT '{}',  -- qualified types of its packs
     pack_versions   jsonb NOT NULL DEFAULT '{}',   -- {"pack": "version"}
-    maintenance     boolean NOT NULL DEFAULT false -- claim nothing, even after a restart
+    maintenance     boolean NOT NULL DEFAULT false, -- claim nothing, even after a restart
+    push_until      timestamptz  -- takes jobs pushed by their start until then (its heartbeat)
 );
 
 CREATE TABLE jobs (
@@ -296,14 +297,19 @@ CREATE TABLE audit (
     data    jsonb
 );
 
--- A job is a row: inserting one wakes the runbook servers (LISTEN orch_jobs).
+-- A job is a row: inserting a queued one wakes the runbook servers (LISTEN
+-- orch_jobs). A job its start pushed to an idle server (insert_job, orch_push)
+-- is already claimed: it wakes nobody else.
 CREATE FUNCTION orch_notify_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('orch_jobs', '');
+    IF EXISTS (SELECT 1 FROM new_jobs WHERE status = 'queued') THEN
+        PERFORM pg_notify('orch_jobs', '');
+    END IF;
     RETURN NULL;
 END;
 $$;
 CREATE TRIGGER jobs_notify AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS new_jobs
     FOR EACH STATEMENT EXECUTE FUNCTION orch_notify_jobs();
 
 -- Every event wakes the gateways' live feed (LISTEN orch_events); the payload

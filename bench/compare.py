@@ -6,8 +6,10 @@ on fresh databases of the same embedded PostgreSQL (fsync and
 synchronous_commit on), one workload after the other:
 
 1. ``floor.py`` (bare asyncpg: ten durable commits in a row, a minimal claim);
-2. orch's ``pickup.py``, then graphile-worker 0.17.3 right after it
-   (``graphile/bench.js``: pickup, chain10 latency and throughput);
+2. orch's ``pickup.py`` (idle server: each job pushed by its start), then
+   graphile-worker 0.17.3 right after it (``graphile/bench.js``: pickup,
+   chain10 latency and throughput), then orch's ``pickup.py --no-push`` (every
+   job claimed; reported beside the target, not a target);
 3. orch's ``chain10.py --floor`` (sequential p50 with floor.py's ten durable
    commits interleaved — the chain10 target's floor —, 1,000 at once, and
    orch's step statement against the bare commit);
@@ -230,8 +232,8 @@ def main() -> None:
     results: dict[str, Any] = {"workload": "compare"}
     try:
         asyncio.run(pg.start())
-        dbs = ["floor_a", "orch_pickup", "orch_chain10", "graphile", "dbos_chain10",
-               "dbos_pickup", "floor_b"]
+        dbs = ["floor_a", "orch_pickup", "orch_pickup_claimed", "orch_chain10", "graphile",
+               "dbos_chain10", "dbos_pickup", "floor_b"]
         asyncio.run(make_databases(pg, dbs))
         socket_dir = pg.dsn.split("host=", 1)[1]
         t = args.timeout
@@ -243,6 +245,9 @@ def main() -> None:
             results["graphile"] = results["dbos"] = {"error": "skipped (--no-peers)"}
         else:  # right after orch's pickup, whose ratio to it is a target
             results["graphile"] = graphile(args, socket_dir, "graphile")
+        results["orch_pickup_claimed"] = run_orch(
+            ["pickup.py", "--jobs", str(args.pickup_jobs), "--no-push"],
+            pg.dsn_for("orch_pickup_claimed"), t)
         results["orch_chain10"] = run_orch(["chain10.py", "--sequential", str(args.sequential),
                                             "--concurrent", str(args.concurrent), "--floor"],
                                            pg.dsn_for("orch_chain10"), t)
@@ -275,6 +280,8 @@ def main() -> None:
         "chain10_p50_vs_dbos": ratio(chain.get("latency_p50_ms"), db.get("chain10_p50_ms")),
         "pickup_p50_vs_bare_claim": ratio(pick.get("p50_ms"),
                                           results["floor"].get("bare_claim_ms")),
+        "pickup_claimed_p50_vs_graphile": ratio(results["orch_pickup_claimed"].get("p50_ms"),
+                                                gw.get("pickup_p50_ms")),
         "chain10_p50_vs_floor_paired": chain.get("latency_vs_floor_paired_p50"),
         "step_statements_vs_floor": chain.get("step_statements_vs_floor"),
     }

@@ -2,9 +2,12 @@
 
 500 jobs, one at a time on an idle runbook server (each job ends before the
 next is started). The first activity's start is the ``started_at`` the
-runtime recorded for it; both clocks are this machine's. Prints one JSON line.
+runtime recorded for it; both clocks are this machine's. An idle server is
+pushed each job by its start (orch/server/pushes.py): ``pushed`` counts the
+jobs claimed before their commit returned; ``--no-push`` runs the server with
+``ORCH_ACCEPT_PUSHES=0``, so every job is claimed. Prints one JSON line.
 
-    python bench/pickup.py [--jobs 500]
+    python bench/pickup.py [--jobs 500] [--no-push]
 """
 
 from __future__ import annotations
@@ -41,16 +44,18 @@ DOC = {
 }
 
 
-async def main(jobs: int) -> dict[str, object]:
+async def main(jobs: int, push: bool = True) -> dict[str, object]:
     async with database() as dsn:
         pg_settings = await settings_of(dsn)
         pool = await create_pool(dsn, min_size=2, max_size=2)
         try:
             runbook = await check_in(pool, DOC)
-            async with server_process(dsn, f"bench-pickup-{uuid.uuid4().hex[:6]}"):
+            async with server_process(dsn, f"bench-pickup-{uuid.uuid4().hex[:6]}",
+                                      ORCH_ACCEPT_PUSHES="1" if push else "0"):
                 latencies: list[float] = []
                 to_claim: list[float] = []  # commit → the claim's clock_timestamp() (its UPDATE)
                 to_start: list[float] = []  # that → the first activity's start
+                pushed = 0  # claimed by the insert itself: before the commit returned
                 async with pool.acquire() as conn, pool.acquire() as watch, Waker(watch) as waker:
                     for _ in range(jobs):
                         job = await create_job(conn, runbook=runbook, parameters={},
@@ -70,6 +75,7 @@ async def main(jobs: int) -> dict[str, object]:
                         latencies.append((at.timestamp() - committed) * 1000)
                         to_claim.append((claimed.timestamp() - committed) * 1000)
                         to_start.append((at - claimed).total_seconds() * 1000)
+                        pushed += claimed.timestamp() < committed
         finally:
             await pool.close()
     return {
@@ -78,6 +84,7 @@ async def main(jobs: int) -> dict[str, object]:
         "p99_ms": round(percentile(latencies, 99), 3),
         "commit_to_claim_p50_ms": round(median(to_claim), 3),
         "claim_to_start_p50_ms": round(median(to_start), 3),
+        "pushed": pushed,
         "n": len(latencies),
         **pg_settings,
     }
@@ -86,5 +93,7 @@ async def main(jobs: int) -> dict[str, object]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--no-push", action="store_true",
+                        help="the server takes no pushed job: every job is claimed")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.jobs))))
+    print(json.dumps(asyncio.run(main(args.jobs, push=not args.no_push))))

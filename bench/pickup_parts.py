@@ -15,6 +15,14 @@ are committed one at a time as in ``pickup.py``. Per job, the phases are:
 - ``rows_to_start``: → the first activity's start (the instance task, the
   actor's set-up, the first run).
 
+That is the claim's path (the server runs with ``accept_pushes`` off). An idle
+server is pushed its jobs by their start instead (orch/server/pushes.py); a
+second run, on a server that takes pushes, times that path's phases:
+
+- ``push_commit_to_notify``: the job's commit returned → the ``orch_push``
+  notification in the server's callback;
+- ``push_notify_to_start``: → the first activity's start.
+
 The server's methods are wrapped to take the timestamps (the wrappers cost
 about a microsecond each); the jobs are committed by a client in another
 process, so its Python never runs in the server's loop. ``commit_to_notify``
@@ -70,6 +78,8 @@ def instrumented(marks: Marks) -> Any:
     def notified(self: Any, channel: str, payload: str) -> None:
         if channel == "orch_jobs":
             marks.notified.append(time.time())
+        elif channel == "orch_push":
+            marks.mark(json.loads(payload)["job_id"], "notify")
         on_notify(self, channel, payload)
 
     async def claiming(self: Any, conn: Any, want: int) -> Any:
@@ -97,9 +107,9 @@ def instrumented(marks: Marks) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def in_process_server(dsn: str) -> AsyncIterator[server_module.RunbookServer]:
+async def in_process_server(dsn: str, push: bool) -> AsyncIterator[server_module.RunbookServer]:
     settings = Settings(server_name=f"bench-parts-{uuid.uuid4().hex[:6]}", capacity=100,
-                        pool_size=4)
+                        pool_size=4, accept_pushes=push)
     async with server_module.RunbookServer(settings, dsn,
                                            name=settings.server_name).serving() as srv:
         yield srv
@@ -142,39 +152,48 @@ async def commit_jobs(dsn: str, runbook: Any, jobs: int) -> list[tuple[str, floa
 
 
 async def main(jobs: int) -> dict[str, Any]:
-    marks = Marks()
-    phases: dict[str, list[float]] = {f"{a}_to_{b}": [] for a, b in PHASES}
-    totals: list[float] = []
     async with database() as dsn:
         pool = await create_pool(dsn, min_size=1, max_size=1)
         try:
             runbook = await check_in(pool, DOC)
-            with instrumented(marks):
-                async with in_process_server(dsn):
-                    committed = await commit_jobs(dsn, runbook, jobs + 20)
-            claimed = {str(r["id"]): r["at"] for r in await pool.fetch(
-                "SELECT id, extract(epoch FROM started_at)::float8 AS at FROM jobs")}
+            claims = await _run(pool, dsn, runbook, jobs, push=False)
+            pushes = await _run(pool, dsn, runbook, jobs, push=True)
         finally:
             await pool.close()
+    return {"workload": "pickup_parts", **claims, **pushes}
+
+
+async def _run(pool: Any, dsn: str, runbook: Any, jobs: int, push: bool) -> dict[str, Any]:
+    """One server's pickups, phase by phase: claimed jobs, or (``push``) pushed ones."""
+    marks = Marks()
+    with instrumented(marks):
+        async with in_process_server(dsn, push):
+            committed = await commit_jobs(dsn, runbook, jobs + 20)
+    claimed = {str(r["id"]): r["at"] for r in await pool.fetch(
+        "SELECT id, extract(epoch FROM started_at)::float8 AS at FROM jobs")}
+    steps = [("commit", "notify"), ("notify", "start")] if push else PHASES
+    prefix = "push_" if push else ""
+    phases: dict[str, list[float]] = {f"{a}_to_{b}": [] for a, b in steps}
+    totals: list[float] = []
     notified = iter(sorted(marks.notified))
     wake = next(notified, None)
     for k, (job_id, commit) in enumerate(committed):
-        while wake is not None and wake < commit - 0.0005:
-            wake = next(notified, None)  # wake-ups before this job's commit (a late
-            # notification can arrive just before the committing client returns)
         at = dict(marks.jobs.get(job_id, {}), commit=commit, update=claimed[job_id])
-        if wake is not None:
-            at["notify"] = wake
-        if k < 20 or len(at) < 6:
-            continue  # warm-up
-        for a, b in PHASES:
+        if not push:
+            while wake is not None and wake < commit - 0.0005:
+                wake = next(notified, None)  # wake-ups before this job's commit (a late
+                # notification can arrive just before the committing client returns)
+            if wake is not None:
+                at["notify"] = wake
+        if k < 20 or any(name not in at for step in steps for name in step):
+            continue  # warm-up, or (push) a job that was not pushed
+        for a, b in steps:
             phases[f"{a}_to_{b}"].append((at[b] - at[a]) * 1000)
         totals.append((at["start"] - at["commit"]) * 1000)
     return {
-        "workload": "pickup_parts",
-        **{f"{k}_p50_ms": round(median(v), 3) for k, v in phases.items()},
-        "commit_to_start_p50_ms": round(median(totals), 3),
-        "jobs": len(totals),
+        **{f"{prefix}{k}_p50_ms": round(median(v), 3) for k, v in phases.items()},
+        f"{prefix}commit_to_start_p50_ms": round(median(totals), 3),
+        f"{prefix}jobs": len(totals),
     }
 
 

@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Connections per server pool (2 cores: a few are plenty; the listener is extra)."""
     claim_batch: int = 50
     """Most jobs claimed in one round trip."""
+    accept_pushes: bool = True
+    """While idle, take jobs their start hands over (``orch_push``, no claim round trip:
+    orch/server/README.md "Pushed jobs"); off: this server only claims."""
     commit_batch: int = 2000
     """Most records written by one group commit."""
     commit_inflight: int = 2
@@ -142,6 +145,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "shutdown_grace_seconds": _number(env, "ORCH_SHUTDOWN_GRACE_SECONDS", 30.0, float),
             "pool_size": _number(env, "ORCH_POOL_SIZE", 4, int),
             "claim_batch": _number(env, "ORCH_CLAIM_BATCH", 50, int),
+            "accept_pushes": _flag(env, "ORCH_ACCEPT_PUSHES")
+                             if env.get("ORCH_ACCEPT_PUSHES", "").strip() else True,
             "commit_batch": _number(env, "ORCH_COMMIT_BATCH", 2000, int),
             "commit_inflight": _number(env, "ORCH_COMMIT_INFLIGHT", 2, int),
             "notify_smtp_host": env.get("ORCH_NOTIFY_SMTP_HOST") or None,

@@ -4,6 +4,7 @@ Metric names (counters get ``_total`` in the exposition):
 
 - ``orch_jobs{status}`` — jobs in the database by status (gateway, at scrape time)
 - ``orch_server_instances_running{server}``, ``orch_server_jobs_claimed{server}``,
+  ``orch_server_jobs_pushed{server}`` (started without a claim: orch/server/pushes.py),
   ``orch_server_instances_finished{server,status}``
 - ``orch_server_claim_seconds{server}`` — round trip of one claim
 - ``orch_activity_duration_seconds{type}`` — activity runs by activity type
@@ -32,6 +33,7 @@ from orch.metrics.registry import (
     JOB_STATUSES,
     JOBS,
     JOBS_CLAIMED,
+    JOBS_PUSHED,
     WEBSOCKET_CLIENTS,
     LoopHistogram,
     ServerMetrics,
@@ -51,6 +53,7 @@ __all__ = [
     "INSTANCES_RUNNING",
     "JOBS",
     "JOBS_CLAIMED",
+    "JOBS_PUSHED",
     "JOB_STATUSES",
     "WEBSOCKET_CLIENTS",
     "LoopHistogram",

@@ -39,6 +39,7 @@ __all__ = [
     "INSTANCES_RUNNING",
     "JOBS",
     "JOBS_CLAIMED",
+    "JOBS_PUSHED",
     "JOB_STATUSES",
     "WEBSOCKET_CLIENTS",
     "LoopHistogram",
@@ -56,6 +57,9 @@ INSTANCES_RUNNING = Gauge("orch_server_instances_running",
                           "Instances this runbook server is running now", ["server"])
 JOBS_CLAIMED = Counter("orch_server_jobs_claimed", "Jobs claimed by this runbook server",
                        ["server"])
+JOBS_PUSHED = Counter("orch_server_jobs_pushed",
+                      "Jobs their start handed to this runbook server while it was idle "
+                      "(no claim; orch/server/pushes.py)", ["server"])
 INSTANCES_FINISHED = Counter(
     "orch_server_instances_finished",
     "Instances whose outcome this runbook server recorded, by outcome", ["server", "status"])
@@ -152,6 +156,8 @@ class ServerMetrics:
         self.server = server
         self._claim = CLAIM_SECONDS.labels(server)
         self._claimed = JOBS_CLAIMED.labels(server)
+        self.pushed = JOBS_PUSHED.labels(server)
+        """Inc'd for each pushed job this server takes (``pushed.inc()``)."""
         self._records = COMMIT_RECORDS.labels(server)
         self._commit = COMMIT_SECONDS.labels(server)
         self._finished: dict[str, Counter] = {}

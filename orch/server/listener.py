@@ -25,8 +25,8 @@ _LOST = (*RETRYABLE, asyncpg.PostgresError)
 """What ends a session, to be re-established: a lost database as every component
 sees it (``orch.db.lost``), and any error PostgreSQL returned (a LISTEN refused)."""
 
-CHANNELS = ("orch_jobs", "orch_stops", "orch_job_ended", "orch_instances", "orch_servers",
-            "orch_approvals", "orch_hooks")
+CHANNELS = ("orch_jobs", "orch_push", "orch_stops", "orch_job_ended", "orch_instances",
+            "orch_servers", "orch_approvals", "orch_hooks")
 
 
 class Listener:

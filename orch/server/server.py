@@ -2,7 +2,10 @@
 
 Tasks (all owned by one TaskGroup; if a side task dies the server stops loudly):
 
-- ``listener``: LISTEN orch_jobs / orch_stops / orch_job_ended / orch_instances.
+- ``listener``: LISTEN orch_jobs / orch_push / orch_stops / orch_job_ended /
+  orch_instances. A job pushed to this server (``orch_push``: started while it
+  was idle, inserted already claimed by it) starts from the notification
+  itself (orch/server/pushes.py).
 - ``claimer``: wakes on a notification, a poll tick or a freed slot; the wake
   flag is cleared *before* claiming, so a job inserted during a claim is seen by
   the next round. Claims up to ``claim_batch`` jobs per round trip (jobs +
@@ -34,7 +37,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +66,7 @@ from orch.sdk.registry import Registry, default_registry
 from orch.server.listener import Listener
 from orch.server.monitors import MonitorTriggers
 from orch.server.notifier import Notifier
+from orch.server.pushes import Adoption, decode_push
 from orch.sql import Q
 
 __all__ = ["PoolTooSmall", "RunbookServer", "pool_need"]
@@ -110,6 +114,9 @@ class RunbookServer:
         self._by_job: dict[str, _Running] = {}
         self._wake = asyncio.Event()
         self._orphans = asyncio.Event()
+        self._adopt = asyncio.Event()
+        """Read back the pushed jobs never started (set at each listener (re)connect)."""
+        self._adoption = Adoption()
         self._stops = asyncio.Event()
         self._reasons = asyncio.Event()
         self._due_at: float | None = None
@@ -310,6 +317,8 @@ class RunbookServer:
     def _on_notify(self, channel: str, payload: str) -> None:
         if channel == "orch_jobs":
             self._wake.set()
+        elif channel == "orch_push":
+            self._on_push(payload)
         elif channel == "orch_stops":
             if payload in self._by_job:
                 self._stop_job(payload)
@@ -329,6 +338,7 @@ class RunbookServer:
 
     def _on_connect(self) -> None:
         # (Re)connected: whatever was notified while deaf is found by reading.
+        self._adopt.set()
         self._wake.set()
         self._orphans.set()
         self._stops.set()
@@ -345,6 +355,8 @@ class RunbookServer:
             if self._draining or self._maintenance or self._shutdown.is_set():
                 continue  # claiming nothing; ending maintenance wakes us
             async with self._tolerate("claim", retry=self._wake):
+                if self._adopt.is_set():
+                    await self._adopt_pushed()
                 if self._orphans.is_set():
                     self._orphans.clear()
                     await self._claim_instances()
@@ -436,7 +448,53 @@ class RunbookServer:
         if rows:
             self._stops.set()  # a stop may have been asked while nobody owned them
 
-    def _start_claimed(self, row: asyncpg.Record, lean: bool) -> None:
+    # -- pushed jobs (orch/server/pushes.py) -------------------------------------------
+
+    def _on_push(self, payload: str) -> None:
+        push = decode_push(payload)
+        if push is None or push.server != self.name:
+            return
+        self._adoption.note(push.instance_id)
+        if push.instance_id not in self._running:  # else read back already
+            self._take_pushed(push.row())
+
+    def _take_pushed(self, row: Mapping[str, Any]) -> None:
+        """Start a job pushed to this server — or, when it cannot take one now (a
+        push raced its drain, or a claim that filled it), hand it back."""
+        self.metrics.pushed.inc()
+        if (self._draining or self._maintenance or self._shutdown.is_set()
+                or len(self._running) >= self.settings.capacity):
+            self._tg.create_task(self._hand_back(row["instance_id"]),
+                                 name=f"hand-back:{row['instance_id']}")
+            return
+        self._start_claimed(row, lean=True)
+
+    async def _hand_back(self, instance_id: str) -> None:
+        """Release a pushed job's instance unstarted: any server takes it over
+        (this one included, once it can). Should the release fail, the instance
+        stays this server's and the next read-back after its listener's
+        reconnect finds it again."""
+        assert self.pool is not None
+        log.info("handing back a pushed job", instance_id=instance_id)
+        async with self._tolerate("hand back"), self.pool.acquire() as conn:
+            await conn.fetchrow(Q.release_instances, self.name, [uuid.UUID(instance_id)])
+
+    async def _adopt_pushed(self) -> None:
+        """Start the jobs pushed to this server while its listener did not listen."""
+        self._adoption.begin(self._running)
+        try:
+            async with self._claiming_session() as conn:
+                rows = await conn.fetch(Q.pushed_unstarted, self.name)
+        finally:
+            seen = self._adoption.end()
+        self._adopt.clear()
+        for row in rows:
+            if row["instance_id"] in seen or row["instance_id"] in self._running:
+                continue
+            log.info("starting a job pushed while not listening", job_id=row["job_id"])
+            self._take_pushed(row)
+
+    def _start_claimed(self, row: Mapping[str, Any], lean: bool) -> None:
         self.claimed += 1
         entry = _Running(row["instance_id"], row["job_id"])
         self._add(entry)
@@ -460,6 +518,7 @@ class RunbookServer:
 
     def _add(self, entry: _Running, *, by_job: bool = True) -> None:
         self._running[entry.instance_id] = entry
+        self._adoption.note(entry.instance_id)
         if not by_job:
             return  # a monitor's trigger instance: its job is the monitor's entry
         self._by_job[entry.job_id] = entry
@@ -597,6 +656,7 @@ class RunbookServer:
             log.exception("could not record the crash", instance_id=ref.instance_id)
 
     def _remove(self, entry: _Running) -> None:
+        self._adoption.note(entry.instance_id)
         monitor = entry.extra.get("monitor_entry")
         if monitor is not None and "monitor" in monitor.extra:
             monitor.extra["monitor"].done(entry.instance_id)
@@ -748,7 +808,7 @@ class RunbookServer:
                 row = await conn.fetchrow(
                     Q.heartbeat, self.name, self.running_count,
                     [e.instance_id for e in entries], [e.epoch for e in entries],
-                    believed,
+                    believed, self._push_window(),
                 )
                 assert row is not None
                 status, lost = row["status"], set(row["lost"])
@@ -781,6 +841,17 @@ class RunbookServer:
             log.warning("servers marked down", servers=[r[0] for r in down])
             self._orphans.set()
             self._wake.set()
+
+    def _push_window(self) -> float | None:
+        """For how long from this heartbeat starts may push jobs to this server:
+        while it accepts them, is 'up' and its listener listens, until a peer
+        could mark it down (a job pushed to a dead server waits for that)."""
+        s = self.settings
+        listening = self.listener is not None and self.listener.connected.is_set()
+        if (not s.accept_pushes or not listening or self._draining or self._maintenance
+                or self._shutdown.is_set()):
+            return None
+        return s.server_timeout_seconds
 
     def _abandon(self, entry: _Running) -> None:
         """Another server owns this instance now: stop running it here, writing nothing."""

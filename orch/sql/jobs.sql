@@ -22,17 +22,63 @@ SELECT document::text FROM runbook_versions WHERE runbook_id = $1 AND version = 
 -- $6 target server, $7 created_by (user id), $8 parent job id, $9 parent instance id,
 -- $10 priority, $11 gate_until (a scheduled runbook: its window's end, null when
 -- closed), $12 waiting reason (the closed schedule's)
--- One statement: the job and its 'queued' event commit together; the insert
--- trigger NOTIFYs orch_jobs on commit. A child job without a creator inherits
--- its parent's (whoever started the parent started the child).
-WITH job AS (
+-- One statement: the job and its 'queued' event commit together. A child job
+-- without a creator inherits its parent's (whoever started the parent started
+-- the child).
+-- The push (issue 21, pickup): when a runbook server sits idle (no instance,
+-- 'up', its heartbeat's push_until ahead: its listener listens) and the job
+-- could go nowhere else first — the lean claim's case (claim_jobs_fast: no
+-- assignment, no limited runbook) with nothing queued ahead of it, runnable
+-- now, parameters small enough for a notification — the job is inserted
+-- claimed by that server, with its instance row, and orch_push tells the
+-- server what to start: no claim's round trip. Idle is read twice: its row's
+-- running count, which the push raises and which is re-read when the row was
+-- locked by a concurrent start (skipped while another start holds it) — and no
+-- running instance of its own, which no late heartbeat (whose count may have
+-- been read before a claim) can hide. One idle server takes one pushed job at
+-- a time; its claim events are the instance's first group commit's, as for a
+-- lean claim. Otherwise the job is queued and the
+-- insert trigger NOTIFYs orch_jobs on commit.
+WITH push AS (
+    SELECT s.name
+      FROM servers s, runbooks r, runbook_versions v
+     WHERE r.id = $2 AND v.runbook_id = $2 AND v.version = $3
+       AND s.push_until > clock_timestamp()
+       AND s.status = 'up' AND s.running = 0
+       AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.server = s.name AND i.status = 'running')
+       AND ($6::text IS NULL OR s.name = $6::text)
+       AND r.disabled_at IS NULL
+       AND (v.schedule_name IS NULL OR $11::timestamptz > orch_now())
+       AND (v.activity_types IS NULL OR v.activity_types <@ s.activity_types)
+       AND octet_length($4::jsonb::text) <= 4000
+       AND NOT EXISTS (SELECT 1 FROM folder_servers)
+       AND NOT EXISTS (SELECT 1 FROM runbook_servers)
+       AND NOT EXISTS (SELECT 1 FROM runbooks l WHERE l.max_concurrent_jobs > 0)
+       AND NOT EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued')
+     ORDER BY random()
+     LIMIT 1
+       FOR UPDATE OF s SKIP LOCKED
+),
+job AS (
     INSERT INTO jobs (id, runbook_id, runbook_version, status, parameters, is_monitor,
                       target_server, created_by, parent_job_id, parent_instance_id,
-                      priority, gate_until, waiting_reason)
-    VALUES ($1, $2, $3, 'queued', $4, $5, $6,
-            coalesce($7::uuid, (SELECT p.created_by FROM jobs p WHERE p.id = $8::uuid)),
-            $8, $9, $10, $11, $12)
+                      priority, gate_until, waiting_reason,
+                      claimed_by, started_at, instance_id)
+    SELECT $1, $2, $3, CASE WHEN p.name IS NULL THEN 'queued' ELSE 'running' END, $4, $5, $6,
+           coalesce($7::uuid, (SELECT pj.created_by FROM jobs pj WHERE pj.id = $8::uuid)),
+           $8, $9, $10, $11, CASE WHEN p.name IS NULL THEN $12 END,
+           p.name, CASE WHEN p.name IS NOT NULL THEN clock_timestamp() END,
+           CASE WHEN p.name IS NOT NULL THEN gen_random_uuid() END
+      FROM (VALUES (1)) AS one (x) LEFT JOIN push p ON true
     RETURNING *
+),
+pushed_instance AS (
+    INSERT INTO instances (id, job_id, server, epoch, status, started_at)
+    SELECT job.instance_id, job.id, job.claimed_by, 1, 'running', job.started_at
+      FROM job WHERE job.claimed_by IS NOT NULL
+),
+counted AS (
+    UPDATE servers s SET running = s.running + 1 FROM push p WHERE s.name = p.name
 ),
 ev AS (
     INSERT INTO events (kind, at, runbook_id, job_id, status, data)
@@ -45,9 +91,18 @@ ev AS (
 SELECT job.id::text AS id, job.runbook_id::text AS runbook_id, r.path AS runbook_path,
        job.runbook_version, job.status, job.parameters, job.returned_data, job.created_at,
        job.started_at, job.ended_at, job.claimed_by AS server, job.instance_id::text AS instance_id,
-       ARRAY[]::text[] AS instance_ids, job.waiting_reason, job.stop_requested_at,
+       CASE WHEN job.instance_id IS NULL THEN ARRAY[]::text[]
+            ELSE ARRAY[job.instance_id::text] END AS instance_ids,
+       job.waiting_reason, job.stop_requested_at,
        job.target_server, job.parent_job_id::text AS parent_job_id, job.priority,
-       job.retries
+       job.retries,
+       CASE WHEN job.claimed_by IS NOT NULL THEN
+           pg_notify('orch_push', json_build_object(
+               'server', job.claimed_by, 'job_id', job.id, 'instance_id', job.instance_id,
+               'runbook_id', job.runbook_id, 'runbook_version', job.runbook_version,
+               'runbook_path', r.path, 'runbook_name', r.name,
+               'parameters', job.parameters, 'created_by', job.created_by)::text)
+       END AS pushed
   FROM job JOIN runbooks r ON r.id = job.runbook_id
 
 -- name: job_row

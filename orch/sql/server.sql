@@ -13,7 +13,7 @@ WITH up AS (
        SET status = CASE WHEN servers.maintenance THEN 'maintenance' ELSE 'up' END,
            host = EXCLUDED.host, pid = EXCLUDED.pid,
            capacity = EXCLUDED.capacity, running = 0, packs = EXCLUDED.packs,
-           started_at = now(), heartbeat_at = now()
+           started_at = now(), heartbeat_at = now(), push_until = NULL
     RETURNING name, status
 ),
 ev AS (
@@ -47,7 +47,9 @@ SELECT count(*) FROM released
 
 -- name: heartbeat
 -- $1 name, $2 running count, $3 ids of the instances it runs, $4 their epochs,
--- $5 the status it believes it has ('up', 'maintenance' or 'draining').
+-- $5 the status it believes it has ('up', 'maintenance' or 'draining'), $6 for
+-- how many seconds from now it takes pushed jobs (insert_job; null: none — it
+-- does not accept them, or its listener is not listening).
 -- Returns the server's status (null: row gone, register again) and the ids of
 -- those instances it no longer owns: taken over while it was paused or cut
 -- off, it must stop them without writing (their writes are fenced anyway).
@@ -60,6 +62,7 @@ WITH was AS (
 me AS (
     UPDATE servers
        SET heartbeat_at = now(), running = $2,
+           push_until = now() + make_interval(secs => $6::float8),
            status = CASE WHEN status <> 'down' THEN status
                          WHEN $5 = 'draining' THEN 'draining'
                          WHEN maintenance THEN 'maintenance'
@@ -296,6 +299,24 @@ ev AS (
       FROM released r JOIN job_released jr ON jr.id = r.job_id
 )
 SELECT (SELECT count(*) FROM released) AS released, pg_notify('orch_instances', '') AS notified
+
+-- name: pushed_unstarted
+-- $1 server. The jobs pushed to it (insert_job) that it never started: claimed
+-- by it, their instance (epoch 1) its own and running, without the claim
+-- events the instance's first group commit writes. Read at each (re)connect of
+-- its listener, so a push notified while it was not listening is not lost. (An
+-- instance it claimed lean and runs looks the same until its first commit: the
+-- server skips the instances it runs.)
+SELECT j.id::text AS job_id, i.id::text AS instance_id, j.runbook_id::text AS runbook_id,
+       j.runbook_version, r.path AS runbook_path, r.name AS runbook_name, j.parameters,
+       j.created_by::text AS created_by
+  FROM jobs j
+  JOIN instances i ON i.id = j.instance_id
+  JOIN runbooks r ON r.id = j.runbook_id
+ WHERE j.claimed_by = $1 AND j.status = 'running'
+   AND i.server = $1 AND i.status = 'running' AND i.epoch = 1 AND i.triggered_by IS NULL
+   AND NOT EXISTS (SELECT 1 FROM events e WHERE e.instance_id = i.id AND e.kind = 'job')
+ ORDER BY j.started_at
 
 -- name: stop_requests
 -- $1 server; its running jobs someone asked to stop
