@@ -32,8 +32,9 @@ SELECT document::text FROM runbook_versions WHERE runbook_id = $1 AND version = 
 -- now, parameters small enough for a notification — the job is inserted
 -- claimed by that server, with its instance row, and orch_push tells the
 -- server what to start: no claim's round trip. Idle is read twice: its row's
--- running count, which the push raises and which is re-read when the row was
--- locked by a concurrent start (skipped while another start holds it) — and no
+-- running count, which the push raises (a row another start holds is skipped;
+-- one another start changed since this statement's snapshot is re-read as it
+-- is locked, so the raised count is seen) — and no
 -- running instance of its own, which no late heartbeat (whose count may have
 -- been read before a claim) can hide. One idle server takes one pushed job at
 -- a time; its claim events are the instance's first group commit's, as for a
