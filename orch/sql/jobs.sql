@@ -52,10 +52,14 @@ WITH push AS (
        AND (v.schedule_name IS NULL OR $11::timestamptz > orch_now())
        AND (v.activity_types IS NULL OR v.activity_types <@ s.activity_types)
        AND octet_length($4::jsonb::text) <= 4000
-       AND NOT EXISTS (SELECT 1 FROM folder_servers)
-       AND NOT EXISTS (SELECT 1 FROM runbook_servers)
-       AND NOT EXISTS (SELECT 1 FROM runbooks l WHERE l.max_concurrent_jobs > 0)
-       AND NOT EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued')
+       -- (tied to the server's row so they are read only when one is idle: a
+       -- start that finds none — any start under load — pays for one scan of
+       -- the servers' rows, not for four more reads)
+       AND NOT EXISTS (SELECT 1 FROM folder_servers WHERE s.name IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM runbook_servers WHERE s.name IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM runbooks l
+                        WHERE l.max_concurrent_jobs > 0 AND s.name IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM jobs q WHERE q.status = 'queued' AND s.name IS NOT NULL)
      ORDER BY random()
      LIMIT 1
        FOR UPDATE OF s SKIP LOCKED
