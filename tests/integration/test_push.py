@@ -257,22 +257,8 @@ async def test_a_push_the_server_cannot_take_is_handed_back(
         await eventually(lambda: _status_is(pool, first.id, "running"))
         second = await _started(pool, rb)
         assert second.status == "queued"
-        # what a push that raced the first job's claim leaves: the job claimed by
-        # 'full' with its instance, and the notification
-        instance = uuid.uuid4()
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE jobs SET status = 'running', claimed_by = 'full', instance_id = $2,"
-                " started_at = clock_timestamp(), waiting_reason = NULL WHERE id = $1",
-                uuid.UUID(second.id), instance)
-            await conn.execute(
-                "INSERT INTO instances (id, job_id, server, status) VALUES ($1, $2, 'full',"
-                " 'running')", instance, uuid.UUID(second.id))
-            await conn.execute("SELECT pg_notify('orch_push', $1)", json.dumps({
-                "server": "full", "job_id": second.id, "instance_id": str(instance),
-                "runbook_id": rb.id, "runbook_version": rb.current_version,
-                "runbook_path": rb.path, "runbook_name": rb.name, "parameters": {},
-                "created_by": None}))
+        # what a push that raced the first job's claim leaves
+        instance = await _push_by_hand(pool, rb, second, "full")
         done = [await wait_job(pool, j.id) for j in (first, second)]
         assert srv.running_count == 0
     assert [d.status for d in done] == ["success", "success"]
@@ -284,6 +270,59 @@ async def test_a_push_the_server_cannot_take_is_handed_back(
         "   AND b.activity = 'w' AND b.started_at < a.ended_at",
         uuid.UUID(done[0].instance_id or ""), instance)
     assert overlap == 0  # capacity 1 was honoured
+
+
+async def _push_by_hand(pool: asyncpg.Pool, rb: Any, job: JobRow, server: str) -> uuid.UUID:
+    """What a start that pushed ``job`` to ``server`` leaves: the job claimed by it,
+    its instance, and the notification."""
+    instance = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE jobs SET status = 'running', claimed_by = $3, instance_id = $2,"
+            " started_at = clock_timestamp(), waiting_reason = NULL WHERE id = $1",
+            uuid.UUID(job.id), instance, server)
+        await conn.execute(
+            "INSERT INTO instances (id, job_id, server, status) VALUES ($1, $2, $3, 'running')",
+            instance, uuid.UUID(job.id), server)
+        await conn.execute("SELECT pg_notify('orch_push', $1)", json.dumps({
+            "server": server, "job_id": job.id, "instance_id": str(instance),
+            "runbook_id": rb.id, "runbook_version": rb.current_version,
+            "runbook_path": rb.path, "runbook_name": rb.name, "parameters": {},
+            "created_by": None}))
+    return instance
+
+
+async def test_a_push_to_a_drained_server_is_handed_back_unstarted(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("Late", [start(), compare("a")]))
+    async with running_server(dsn, server_name="leaving", accept_pushes=False) as srv:
+        job = await _started(pool, rb, target_server="nobody")  # queued, for no server
+        await pool.execute("UPDATE servers SET status = 'draining' WHERE name = 'leaving'")
+        await pool.execute("SELECT pg_notify('orch_servers', 'leaving')")
+        await eventually(lambda: _maintained(pool, "leaving"))
+        instance = await _push_by_hand(pool, rb, job, "leaving")
+
+        async def released() -> bool:
+            return await pool.fetchval("SELECT server IS NULL FROM instances WHERE id = $1",
+                                       instance)
+
+        await eventually(released)
+        assert srv.running_count == 0
+    runs = await pool.fetchval("SELECT count(*) FROM activity_runs WHERE instance_id = $1",
+                               instance)
+    assert runs == 0
+    released_by = await pool.fetchval(
+        "SELECT data->>'released_by' FROM events WHERE instance_id = $1 AND kind = 'instance'",
+        instance)
+    assert released_by == "leaving"
+
+
+async def _maintained(pool: asyncpg.Pool, server: str) -> bool:
+    """The drain asked of ``server`` is done: it sits in maintenance."""
+    return await pool.fetchval("SELECT status FROM servers WHERE name = $1",
+                               server) == "maintenance"
 
 
 async def _status_is(pool: asyncpg.Pool, job_id: str, status: str) -> bool:
