@@ -245,7 +245,7 @@ CREATE INDEX instances_released ON instances (started_at)
 CREATE TABLE activity_runs (
     run_id       uuid PRIMARY KEY,
     seq          bigint GENERATED ALWAYS AS IDENTITY,   -- start order within the instance
-    instance_id  uuid NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+    instance_id  uuid NOT NULL,                   -- its instance (checked by its writer: 0018)
     activity     text NOT NULL,
     parent_run   uuid,
     item         integer NOT NULL DEFAULT 0,
@@ -261,6 +261,18 @@ CREATE TABLE activity_runs (
     superseded_at timestamptz                        -- a resume of the failed instance re-ran it
 );
 CREATE INDEX activity_runs_instance ON activity_runs (instance_id, seq);
+-- A run's instance is not a foreign key (its check cost every insert; each
+-- statement writing a run joins its instance, locked, or inserts it): deleting
+-- instances deletes their runs here.
+CREATE FUNCTION orch_delete_instance_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM activity_runs r USING gone g WHERE r.instance_id = g.id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER instances_delete_runs AFTER DELETE ON instances
+    REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION orch_delete_instance_runs();
 
 -- The live feed's source: one row per state change, written in the same
 -- transaction as the change it describes.

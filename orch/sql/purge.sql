@@ -1,6 +1,7 @@
 -- Retention (orch/db/purge.py, `orch purge`, the servers' automatic purge).
--- Finished jobs go with everything under them (instances, activity runs, the
--- instance log, idempotency keys, approvals, notifications: ON DELETE CASCADE)
+-- Finished jobs go with everything under them (instances, the instance log,
+-- idempotency keys, approvals, notifications: ON DELETE CASCADE; activity runs
+-- with their instances: the instances_delete_runs trigger)
 -- and their events; running and queued jobs are never touched. Work is done in
 -- batches, each its own short transaction, so live traffic is not blocked.
 
