@@ -352,11 +352,13 @@ class RunbookServer:
         while True:
             await self._wake.wait()
             self._wake.clear()  # before reading: a job inserted meanwhile wakes us again
+            if self._adopt.is_set():
+                # even draining or in maintenance: what it cannot run, it hands back
+                async with self._tolerate("read back pushes", retry=self._wake):
+                    await self._adopt_pushed()
             if self._draining or self._maintenance or self._shutdown.is_set():
                 continue  # claiming nothing; ending maintenance wakes us
             async with self._tolerate("claim", retry=self._wake):
-                if self._adopt.is_set():
-                    await self._adopt_pushed()
                 if self._orphans.is_set():
                     self._orphans.clear()
                     await self._claim_instances()

@@ -319,6 +319,32 @@ async def test_a_push_to_a_drained_server_is_handed_back_unstarted(
     assert released_by == "leaving"
 
 
+async def test_a_push_read_back_in_maintenance_is_handed_back_unstarted(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("Parked", [start(), compare("a")]))
+    async with running_server(dsn, server_name="parked", accept_pushes=False) as srv:
+        job = await _started(pool, rb, target_server="nobody")
+        await pool.execute("UPDATE servers SET status = 'draining' WHERE name = 'parked'")
+        await pool.execute("SELECT pg_notify('orch_servers', 'parked')")
+        await eventually(lambda: _maintained(pool, "parked"))
+        listener = srv.listener
+        assert listener is not None and listener.conn is not None
+        await listener.conn.execute("UNLISTEN orch_push")
+        instance = await _push_by_hand(pool, rb, job, "parked")
+        await pool.execute("SELECT pg_terminate_backend($1)", listener.backend_pid)
+
+        async def released() -> bool:
+            return await pool.fetchval("SELECT server IS NULL FROM instances WHERE id = $1",
+                                       instance)
+
+        await eventually(released)  # read back at the reconnect, and handed back
+        assert srv.running_count == 0
+    assert await pool.fetchval("SELECT count(*) FROM activity_runs WHERE instance_id = $1",
+                               instance) == 0
+
+
 async def _maintained(pool: asyncpg.Pool, server: str) -> bool:
     """The drain asked of ``server`` is done: it sits in maintenance."""
     return await pool.fetchval("SELECT status FROM servers WHERE name = $1",
