@@ -289,8 +289,9 @@ CREATE TABLE events (
     server       text,
     data         jsonb
 );
+-- An instance's events are read through its job's (every event naming an
+-- instance names its job): one b-tree fewer per event (0019).
 CREATE INDEX events_job ON events (job_id, seq);
-CREATE INDEX events_instance ON events (instance_id, seq);
 
 CREATE TABLE variables (
     name        text PRIMARY KEY,

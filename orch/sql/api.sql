@@ -339,7 +339,9 @@ SELECT e.seq,
  WHERE ($1::text IS NULL OR e.kind = $1::text)
    AND ($2::uuid IS NULL OR e.runbook_id = $2::uuid)
    AND ($3::uuid IS NULL OR e.job_id = $3::uuid)
-   AND ($4::uuid IS NULL OR e.instance_id = $4::uuid)
+   AND ($4::uuid IS NULL OR (e.instance_id = $4::uuid
+                             AND e.job_id = (SELECT i.job_id FROM instances i
+                                              WHERE i.id = $4::uuid)))
    AND ($5::text IS NULL OR e.server = $5::text)
    AND ($6::timestamptz IS NULL OR e.at >= $6::timestamptz)
    AND ($7::timestamptz IS NULL OR e.at < $7::timestamptz)

@@ -95,7 +95,8 @@ SELECT pg_notify('orch_servers', name)::text FROM s
 SELECT at, data->>'taken_over_from' AS from_server, server AS to_server,
        (data->>'epoch')::int AS epoch, coalesce(data->>'reason', 'down') AS reason
   FROM events
- WHERE instance_id = $1 AND kind = 'instance' AND data ? 'taken_over_from'
+ WHERE job_id = (SELECT i.job_id FROM instances i WHERE i.id = $1)  -- its index (0019)
+   AND instance_id = $1 AND kind = 'instance' AND data ? 'taken_over_from'
  ORDER BY seq
 
 -- name: instance_job_path

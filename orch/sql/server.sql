@@ -254,7 +254,8 @@ ev AS (
              CROSS JOIN LATERAL orch_claim_events(t.claimer) AS k
              WHERE t.triggered_by IS NULL AND t.epoch = 2
                AND NOT EXISTS (SELECT 1 FROM events x
-                                WHERE x.instance_id = t.id AND x.kind = 'job')
+                                WHERE x.job_id = t.job_id AND x.instance_id = t.id
+                                  AND x.kind = 'job')
             UNION ALL
             SELECT 'instance', clock_timestamp(), jt.runbook_id, t.job_id, t.id, $1,
                    jsonb_build_object(
@@ -271,7 +272,7 @@ ev AS (
               JOIN job_taken jt ON jt.id = t.job_id
               LEFT JOIN LATERAL (
                   SELECT e.data FROM events e
-                   WHERE e.instance_id = t.id AND t.previous IS NULL
+                   WHERE e.job_id = t.job_id AND e.instance_id = t.id AND t.previous IS NULL
                      AND (e.data ? 'released_by' OR e.data ? 'resumed_by')
                    ORDER BY e.seq DESC
                    LIMIT 1) rel ON true) e
@@ -315,7 +316,8 @@ SELECT j.id::text AS job_id, i.id::text AS instance_id, j.runbook_id::text AS ru
   JOIN runbooks r ON r.id = j.runbook_id
  WHERE j.claimed_by = $1 AND j.status = 'running'
    AND i.server = $1 AND i.status = 'running' AND i.epoch = 1 AND i.triggered_by IS NULL
-   AND NOT EXISTS (SELECT 1 FROM events e WHERE e.instance_id = i.id AND e.kind = 'job')
+   AND NOT EXISTS (SELECT 1 FROM events e
+                    WHERE e.job_id = j.id AND e.instance_id = i.id AND e.kind = 'job')
  ORDER BY j.started_at
 
 -- name: stop_requests
