@@ -13,7 +13,8 @@ non-rerunnable activities run twice (must be 0, counted from the side-effect
 file), rerunnable ones run again, interrupted runs, takeovers, and the
 longest gap between a kill and the takeover of one of the killed server's
 instances (target ≤ 5 s), and instances missing their claim's ``job running``
-event or holding it twice (both must be 0).
+event or holding it twice (both must be 0), with how many jobs were pushed to an
+idle server by their start.
 
     python bench/chaos.py [--jobs 1000] [--rate 20] [--kill-every 6] [--restart-after 4]
     python bench/chaos.py --failover [--failover-after 20]
@@ -76,7 +77,8 @@ def _count_effects(effects: Path) -> tuple[int, int]:
 _CLAIM_EVENTS = """
 SELECT count(*) FILTER (WHERE x.n = 0) AS missing, count(*) FILTER (WHERE x.n > 1) AS twice
   FROM (SELECT (SELECT count(*) FROM events e
-                 WHERE e.instance_id = i.id AND e.kind = 'job' AND e.status = 'running') AS n
+                 WHERE e.job_id = i.job_id AND e.instance_id = i.id AND e.kind = 'job'
+                   AND e.status = 'running') AS n
           FROM instances i
          WHERE i.job_id = ANY($1::uuid[]) AND i.triggered_by IS NULL) x
 """
@@ -84,9 +86,13 @@ SELECT count(*) FILTER (WHERE x.n = 0) AS missing, count(*) FILTER (WHERE x.n > 
 
 async def _claim_events(pool: Any, job_ids: list[Any]) -> dict[str, int]:
     """Instances without their claim's 'job running' event, or with it twice (must be 0):
-    a lean claim's events come with the instance's first commit, or with a takeover."""
+    a lean claim's (or a push's) events come with the instance's first commit, or with a
+    takeover; and how many jobs their start pushed to an idle server."""
     row = await pool.fetchrow(_CLAIM_EVENTS, job_ids)
-    return {"missing": row["missing"], "twice": row["twice"]}
+    pushed = await pool.fetchval(
+        "SELECT count(*) FROM events WHERE job_id = ANY($1::uuid[]) AND kind = 'job'"
+        " AND status = 'queued' AND data ? 'pushed_to'", job_ids)
+    return {"missing": row["missing"], "twice": row["twice"], "pushed": pushed}
 
 
 async def _append(ctx: Context, inputs: EffectInputs) -> NoData:

@@ -4,7 +4,7 @@
 next is started). The first activity's start is the ``started_at`` the
 runtime recorded for it; both clocks are this machine's. An idle server is
 pushed each job by its start (orch/server/pushes.py): ``pushed`` counts the
-jobs claimed before their commit returned; ``--no-push`` runs the server with
+jobs handed over so (their ``queued`` event names the server); ``--no-push`` runs the server with
 ``ORCH_ACCEPT_PUSHES=0``, so every job is claimed. Prints one JSON line.
 
     python bench/pickup.py [--jobs 500] [--no-push]
@@ -55,7 +55,7 @@ async def main(jobs: int, push: bool = True) -> dict[str, object]:
                 latencies: list[float] = []
                 to_claim: list[float] = []  # commit → the claim's clock_timestamp() (its UPDATE)
                 to_start: list[float] = []  # that → the first activity's start
-                pushed = 0  # claimed by the insert itself: before the commit returned
+                pushed = 0  # handed to the server by the start (its queued event says so)
                 async with pool.acquire() as conn, pool.acquire() as watch, Waker(watch) as waker:
                     for _ in range(jobs):
                         job = await create_job(conn, runbook=runbook, parameters={},
@@ -75,7 +75,9 @@ async def main(jobs: int, push: bool = True) -> dict[str, object]:
                         latencies.append((at.timestamp() - committed) * 1000)
                         to_claim.append((claimed.timestamp() - committed) * 1000)
                         to_start.append((at - claimed).total_seconds() * 1000)
-                        pushed += claimed.timestamp() < committed
+                        pushed += bool(await watch.fetchval(
+                            "SELECT data ? 'pushed_to' FROM events WHERE job_id = $1"
+                            " AND kind = 'job' AND status = 'queued'", jid))
         finally:
             await pool.close()
     return {

@@ -91,6 +91,9 @@ ev AS (
            jsonb_build_object('created_by', job.created_by::text,
                               'parent_job_id', job.parent_job_id::text,
                               'target_server', job.target_server)
+           -- a pushed job's: the server it was handed to (never in the queue)
+           || CASE WHEN job.claimed_by IS NULL THEN '{}'::jsonb
+                   ELSE jsonb_build_object('pushed_to', job.claimed_by) END
       FROM job
 )
 SELECT job.id::text AS id, job.runbook_id::text AS runbook_id, r.path AS runbook_path,

@@ -86,7 +86,8 @@ async def test_an_idle_server_is_pushed_the_job_by_its_start(
     events = await _events(pool, job.id)
     assert events[:3] == [
         ("job", "queued", None, None,
-         {"created_by": None, "parent_job_id": None, "target_server": None}),
+         {"created_by": None, "parent_job_id": None, "target_server": None,
+          "pushed_to": "idle"}),
         ("job", "running", "idle", None, {"claimed_by": "idle"}),
         ("instance", "running", "idle", None, {"server": "idle", "epoch": 1}),
     ]
@@ -110,6 +111,9 @@ async def test_a_busy_server_is_not_pushed_a_second_job(dsn: str, pool: asyncpg.
         done = [await wait_job(pool, j.id) for j in (first, second)]
     assert [d.status for d in done] == ["success", "success"]
     assert done[1].server == "busy"  # claimed once the server was free
+    queued = [(await _events(pool, j.id))[0] for j in (first, second)]
+    assert [e[4].get("pushed_to") for e in queued] == ["busy", None]
+    assert "pushed_to" not in queued[1][4]  # a queued job's event is as it was
 
 
 async def _started(pool: asyncpg.Pool, rb: Any, params: dict[str, Any] | None = None,
