@@ -483,13 +483,16 @@ class RunbookServer:
 
     async def _adopt_pushed(self) -> None:
         """Start the jobs pushed to this server while its listener did not listen."""
+        self._adopt.clear()  # before reading: a reconnect meanwhile asks again
         self._adoption.begin(self._running)
         try:
             async with self._claiming_session() as conn:
                 rows = await conn.fetch(Q.pushed_unstarted, self.name)
+        except BaseException:
+            self._adopt.set()  # not read: read at the next wake-up
+            raise
         finally:
             seen = self._adoption.end()
-        self._adopt.clear()
         for row in rows:
             if row["instance_id"] in seen or row["instance_id"] in self._running:
                 continue
