@@ -29,7 +29,7 @@ SELECT document::text FROM runbook_versions WHERE runbook_id = $1 AND version = 
 -- 'up', its heartbeat's push_until ahead: its listener listens) and the job
 -- could go nowhere else first — the lean claim's case (claim_jobs_fast: no
 -- assignment, no limited runbook) with nothing queued ahead of it, runnable
--- now, parameters small enough for a notification — the job is inserted
+-- now, parameters (and names) small enough for a notification — the job is inserted
 -- claimed by that server, with its instance row, and orch_push tells the
 -- server what to start: no claim's round trip. Idle is read twice: its row's
 -- running count, which the push raises (a row another start holds is skipped;
@@ -51,7 +51,9 @@ WITH push AS (
        AND r.disabled_at IS NULL
        AND (v.schedule_name IS NULL OR $11::timestamptz > orch_now())
        AND (v.activity_types IS NULL OR v.activity_types <@ s.activity_types)
-       AND octet_length($4::jsonb::text) <= 4000
+       -- what the notification carries fits its 8,000 bytes with room to spare
+       AND octet_length($4::jsonb::text) + octet_length(r.path) + octet_length(r.name)
+           + octet_length(s.name) <= 6000
        -- (tied to the server's row so they are read only when one is idle: a
        -- start that finds none — any start under load — pays for one scan of
        -- the servers' rows, not for four more reads)

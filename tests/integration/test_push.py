@@ -144,9 +144,15 @@ async def test_a_start_pushes_only_within_the_lean_claims_rules(
         assert (here.status, here.server) == ("running", "rules")
         await wait_job(pool, here.id)
         # parameters too large for a notification: queued, claimed
-        big = await _started(pool, wide, params={"p": "x" * 5000})
+        big = await _started(pool, wide, params={"p": "x" * 6500})
         assert big.status == "queued"
         assert (await wait_job(pool, big.id)).status == "success"
+        # so is a runbook whose path and name would not fit one (8,000 bytes)
+        async with pool.acquire() as conn:
+            long = await check_in(conn, runbook_doc("L" * 4000, [start(), compare("a")]))
+        named = await _started(pool, long)
+        assert named.status == "queued"
+        assert (await wait_job(pool, named.id)).status == "success"
         # a runbook with an assignment anywhere: the full claim's rules apply
         await pool.execute("INSERT INTO runbook_servers (runbook_id, position, server_name)"
                            " VALUES ($1, 0, 'rules')", uuid.UUID(other.id))
