@@ -28,6 +28,10 @@ class Server(Response, kw_only=True):
     heartbeat_age_seconds: float
     available: bool
     """Up, heartbeat fresh and below capacity: it claims jobs now."""
+    accepts_pushes: bool = False
+    """Its heartbeat says it takes the jobs their start hands to an idle server (no
+    claim: orch/server/README.md "Pushed jobs"); false when it does not, or is not
+    listening, draining, in maintenance, or silent."""
 
 
 class ServerList(Response, kw_only=True):

@@ -284,7 +284,8 @@ SELECT s.name,
        s.heartbeat_at,
        extract(epoch FROM clock_timestamp() - s.heartbeat_at)::float8 AS heartbeat_age_seconds,
        (s.status = 'up' AND s.heartbeat_at > now() - make_interval(secs => $3)
-        AND s.running < s.capacity) AS available
+        AND s.running < s.capacity) AS available,
+       coalesce(s.push_until > clock_timestamp(), false) AS accepts_pushes
   FROM servers s
  WHERE ($1::text IS NULL OR s.name > $1::text)
  ORDER BY s.name
@@ -304,7 +305,8 @@ SELECT s.name,
        s.heartbeat_at,
        extract(epoch FROM clock_timestamp() - s.heartbeat_at)::float8 AS heartbeat_age_seconds,
        (s.status = 'up' AND s.heartbeat_at > now() - make_interval(secs => $2)
-        AND s.running < s.capacity) AS available
+        AND s.running < s.capacity) AS available,
+       coalesce(s.push_until > clock_timestamp(), false) AS accepts_pushes
   FROM servers s
  WHERE s.name = $1;
 

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 
 from orch.db.jobs import JobRow
 from orch.server.server import RunbookServer
+from orch.sql import Q
 from tests.integration.helpers import (
     check_in,
     compare,
@@ -68,6 +69,7 @@ async def test_an_idle_server_is_pushed_the_job_by_its_start(
         await watch.add_listener("orch_jobs", note)
         await watch.add_listener("orch_push", note)
         await _accepting(pool, "idle")
+        assert (await pool.fetchrow(Q.api_server, "idle", 5.0))["accepts_pushes"] is True
         before = _pushed("idle")
         async with pool.acquire() as conn:
             job = await start_job(conn, rb)
@@ -182,6 +184,7 @@ async def test_a_server_that_takes_no_pushes_claims(dsn: str, pool: asyncpg.Pool
         assert job.status == "queued"
         assert (await wait_job(pool, job.id)).status == "success"
         assert srv.claimed == 1
+        assert (await pool.fetchrow(Q.api_server, "claims", 5.0))["accepts_pushes"] is False
     assert await pool.fetchval("SELECT push_until FROM servers WHERE name = 'claims'") is None
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from tests.integration.gateway.conftest import Api, document
 
 SERVER_FIELDS = {"name", "status", "host", "pid", "capacity", "running", "packs", "started_at",
-                 "heartbeat_at", "heartbeat_age_seconds", "available"}
+                 "heartbeat_at", "heartbeat_age_seconds", "available", "accepts_pushes"}
 
 
 async def add_server(api: Api, name: str, *, status: str = "up", age: str = "0 seconds",
@@ -42,6 +42,7 @@ async def test_servers_state_heartbeat_capacity_running(api: Api) -> None:
     assert beta["available"] is False and beta["heartbeat_age_seconds"] >= 600
     assert beta["packs"] == ["core", "extra"]
     assert gamma["status"] == "maintenance" and gamma["available"] is False
+    assert [s["accepts_pushes"] for s in (alpha, beta, gamma)] == [False, False, False]
 
     status, page = await api.request("GET", "/api/v1/servers", params={"limit": "2"})
     assert [s["name"] for s in page["items"]] == ["alpha", "beta"]
