@@ -133,15 +133,20 @@ async def running_server(
         yield srv
 
 
+async def server_w(conn: asyncpg.Connection) -> None:
+    """Server ``w``'s row (no process): 'up', with every activity type checked in."""
+    await conn.execute(
+        "INSERT INTO servers (name, status, capacity, activity_types)"
+        " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
+        "   FROM runbook_versions, unnest(activity_types) AS t")
+
+
 async def claimed_instance(pool: asyncpg.Pool) -> InstanceRef:
     """A one-activity runbook's job, claimed by server ``w``: its instance, epoch 1."""
     async with pool.acquire() as conn:
         rb = await check_in(conn, runbook_doc("One", [start(), compare("a")]))
         await start_job(conn, rb)
-        await conn.execute(
-            "INSERT INTO servers (name, status, capacity, activity_types)"
-            " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
-            "   FROM runbook_versions, unnest(activity_types) AS t")
+        await server_w(conn)
         (row,) = await conn.fetch("SELECT * FROM orch_claim_jobs('w', 1, 0, 30)")
     return InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]), epoch=1)
 

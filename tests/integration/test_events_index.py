@@ -12,7 +12,14 @@ import asyncpg
 import pytest
 
 from orch.sql import Q
-from tests.integration.helpers import check_in, compare, runbook_doc, start, start_job
+from tests.integration.helpers import (
+    check_in,
+    compare,
+    runbook_doc,
+    server_w,
+    start,
+    start_job,
+)
 
 OTHERS = 3000
 
@@ -22,10 +29,7 @@ async def _instance(conn: asyncpg.Connection) -> tuple[uuid.UUID, uuid.UUID]:
     ``OTHERS`` events of other jobs: (job id, instance id)."""
     rb = await check_in(conn, runbook_doc("Indexed", [start(), compare("a")]))
     await start_job(conn, rb)
-    await conn.execute(
-        "INSERT INTO servers (name, status, capacity, activity_types)"
-        " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
-        "   FROM runbook_versions, unnest(activity_types) AS t")
+    await server_w(conn)
     (row,) = await conn.fetch(Q.claim_jobs_fast, "w", 1, 0)  # lean: no claim events
     job, instance = uuid.UUID(str(row["job_id"])), uuid.UUID(str(row["instance_id"]))
     await conn.execute(

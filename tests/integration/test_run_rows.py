@@ -19,6 +19,7 @@ from tests.integration.helpers import (
     compare,
     runbook_doc,
     running_writer,
+    server_w,
     start,
     start_job,
 )
@@ -30,10 +31,7 @@ async def _claimed(pool: asyncpg.Pool, jobs: int) -> list[InstanceRef]:
         rb = await check_in(conn, runbook_doc("Rows", [start(), compare("a")]))
         for _ in range(jobs):
             await start_job(conn, rb)
-        await conn.execute(
-            "INSERT INTO servers (name, status, capacity, activity_types)"
-            " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
-            "   FROM runbook_versions, unnest(activity_types) AS t")
+        await server_w(conn)
         rows = await conn.fetch("SELECT * FROM orch_claim_jobs('w', $1, 0, 30)", jobs)
     return [InstanceRef(job_id=str(r["job_id"]), instance_id=str(r["instance_id"]), epoch=1)
             for r in rows]
