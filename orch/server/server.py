@@ -493,11 +493,15 @@ class RunbookServer:
             raise
         finally:
             seen = self._adoption.end()
+        started = False
         for row in rows:
             if row["instance_id"] in seen or row["instance_id"] in self._running:
                 continue
             log.info("starting a job pushed while not listening", job_id=row["job_id"])
             self._take_pushed(row)
+            started = True
+        if started:
+            self._stops.set()  # a stop asked while it was not listening either
 
     def _start_claimed(self, row: Mapping[str, Any], lean: bool) -> None:
         self.claimed += 1

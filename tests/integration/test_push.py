@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from orch.db.jobs import JobRow
+from orch.db.jobs import JobRow, request_stop
 from orch.server.server import RunbookServer
 from orch.sql import Q
 from tests.integration.helpers import (
@@ -222,6 +222,26 @@ async def test_a_push_missed_while_not_listening_is_read_back_and_run_once(
     assert starts == 1
     claims = [e for e in await _events(pool, job.id) if e[:2] == ("job", "running")]
     assert len(claims) == 1
+
+
+async def test_a_stop_asked_while_a_push_was_missed_is_obeyed(
+    dsn: str, pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("Stoppable", [start(), wait("w", 5.0)]))
+    async with running_server(dsn, server_name="late", poll_seconds=600.0) as srv:
+        await _accepting(pool, "late")
+        listener = srv.listener
+        assert listener is not None and listener.conn is not None
+        await listener.conn.execute("UNLISTEN orch_push; UNLISTEN orch_stops")
+        job = await _started(pool, rb)
+        assert job.status == "running"
+        async with pool.acquire() as conn:
+            await request_stop(conn, job.id)
+        await pool.execute("SELECT pg_terminate_backend($1)", listener.backend_pid)
+        # read back at the reconnect, then stopped: long before its 5 s wait ends
+        done = await wait_job(pool, job.id, timeout=4.0)
+    assert done.status == "stopped"
 
 
 async def _listening_again(srv: RunbookServer, pool: asyncpg.Pool) -> bool:
