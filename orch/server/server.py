@@ -495,7 +495,7 @@ class RunbookServer:
             seen = self._adoption.end()
         started = False
         for row in rows:
-            if row["instance_id"] in seen or row["instance_id"] in self._running:
+            if row["instance_id"] in seen:  # running, or started or ended meanwhile
                 continue
             log.info("starting a job pushed while not listening", job_id=row["job_id"])
             self._take_pushed(row)

@@ -16,6 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from orch.db.jobs import JobRow, request_stop
+from orch.server.listener import Listener
 from orch.server.server import RunbookServer
 from orch.sql import Q
 from tests.integration.helpers import (
@@ -200,9 +201,7 @@ async def test_a_push_missed_while_not_listening_is_read_back_and_run_once(
         rb = await check_in(conn, runbook_doc("Missed", [start(), compare("a")]))
     async with running_server(dsn, server_name="deaf") as srv:
         await _accepting(pool, "deaf")
-        listener = srv.listener
-        assert listener is not None and listener.conn is not None
-        await listener.conn.execute("UNLISTEN orch_push")  # deaf to pushes from now on
+        listener = await _deaf(srv, "UNLISTEN orch_push")
         first_pid = listener.backend_pid
         job = await _started(pool, rb)
         assert (job.status, job.server) == ("running", "deaf")
@@ -231,9 +230,7 @@ async def test_a_stop_asked_while_a_push_was_missed_is_obeyed(
         rb = await check_in(conn, runbook_doc("Stoppable", [start(), wait("w", 5.0)]))
     async with running_server(dsn, server_name="late", poll_seconds=600.0) as srv:
         await _accepting(pool, "late")
-        listener = srv.listener
-        assert listener is not None and listener.conn is not None
-        await listener.conn.execute("UNLISTEN orch_push; UNLISTEN orch_stops")
+        listener = await _deaf(srv, "UNLISTEN orch_push; UNLISTEN orch_stops")
         job = await _started(pool, rb)
         assert job.status == "running"
         async with pool.acquire() as conn:
@@ -242,6 +239,32 @@ async def test_a_stop_asked_while_a_push_was_missed_is_obeyed(
         # read back at the reconnect, then stopped: long before its 5 s wait ends
         done = await wait_job(pool, job.id, timeout=4.0)
     assert done.status == "stopped"
+
+
+async def _deaf(srv: RunbookServer, unlisten: str) -> Listener:
+    """The server's listener, deaf from now on to the channels ``unlisten`` (UNLISTEN
+    statements) names: what is notified there meanwhile, it misses."""
+    listener = srv.listener
+    assert listener is not None and listener.conn is not None
+    await listener.conn.execute(unlisten)
+    return listener
+
+
+async def _drain(pool: asyncpg.Pool, server: str) -> None:
+    """Drain ``server`` as an operator would, until it sits in maintenance."""
+    await pool.execute("UPDATE servers SET status = 'draining' WHERE name = $1", server)
+    await pool.execute("SELECT pg_notify('orch_servers', $1)", server)
+
+    async def maintained() -> bool:
+        return await pool.fetchval("SELECT status FROM servers WHERE name = $1",
+                                   server) == "maintenance"
+
+    await eventually(maintained)
+
+
+async def _released(pool: asyncpg.Pool, instance: uuid.UUID) -> bool:
+    """The instance has no owner (handed back)."""
+    return await pool.fetchval("SELECT server IS NULL FROM instances WHERE id = $1", instance)
 
 
 async def _listening_again(srv: RunbookServer, pool: asyncpg.Pool) -> bool:
@@ -332,16 +355,9 @@ async def test_a_push_to_a_drained_server_is_handed_back_unstarted(
         rb = await check_in(conn, runbook_doc("Late", [start(), compare("a")]))
     async with running_server(dsn, server_name="leaving", accept_pushes=False) as srv:
         job = await _started(pool, rb, target_server="nobody")  # queued, for no server
-        await pool.execute("UPDATE servers SET status = 'draining' WHERE name = 'leaving'")
-        await pool.execute("SELECT pg_notify('orch_servers', 'leaving')")
-        await eventually(lambda: _maintained(pool, "leaving"))
+        await _drain(pool, "leaving")
         instance = await _push_by_hand(pool, rb, job, "leaving")
-
-        async def released() -> bool:
-            return await pool.fetchval("SELECT server IS NULL FROM instances WHERE id = $1",
-                                       instance)
-
-        await eventually(released)
+        await eventually(lambda: _released(pool, instance))
         assert srv.running_count == 0
     runs = await pool.fetchval("SELECT count(*) FROM activity_runs WHERE instance_id = $1",
                                instance)
@@ -359,29 +375,15 @@ async def test_a_push_read_back_in_maintenance_is_handed_back_unstarted(
         rb = await check_in(conn, runbook_doc("Parked", [start(), compare("a")]))
     async with running_server(dsn, server_name="parked", accept_pushes=False) as srv:
         job = await _started(pool, rb, target_server="nobody")
-        await pool.execute("UPDATE servers SET status = 'draining' WHERE name = 'parked'")
-        await pool.execute("SELECT pg_notify('orch_servers', 'parked')")
-        await eventually(lambda: _maintained(pool, "parked"))
-        listener = srv.listener
-        assert listener is not None and listener.conn is not None
-        await listener.conn.execute("UNLISTEN orch_push")
+        await _drain(pool, "parked")
+        listener = await _deaf(srv, "UNLISTEN orch_push")
         instance = await _push_by_hand(pool, rb, job, "parked")
         await pool.execute("SELECT pg_terminate_backend($1)", listener.backend_pid)
-
-        async def released() -> bool:
-            return await pool.fetchval("SELECT server IS NULL FROM instances WHERE id = $1",
-                                       instance)
-
-        await eventually(released)  # read back at the reconnect, and handed back
+        # read back at the reconnect, and handed back
+        await eventually(lambda: _released(pool, instance))
         assert srv.running_count == 0
     assert await pool.fetchval("SELECT count(*) FROM activity_runs WHERE instance_id = $1",
                                instance) == 0
-
-
-async def _maintained(pool: asyncpg.Pool, server: str) -> bool:
-    """The drain asked of ``server`` is done: it sits in maintenance."""
-    return await pool.fetchval("SELECT status FROM servers WHERE name = $1",
-                               server) == "maintenance"
 
 
 async def _status_is(pool: asyncpg.Pool, job_id: str, status: str) -> bool:
