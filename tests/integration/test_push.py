@@ -403,3 +403,22 @@ async def test_a_malformed_push_is_ignored(
         job = await _started(pool, rb)
         assert (await wait_job(pool, job.id)).status == "success"
         assert srv.running_count == 0
+
+
+async def test_a_push_to_another_server_is_left_alone(dsn: str, pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        rb = await check_in(conn, runbook_doc("Theirs", [start(), compare("a")]))
+    async with running_server(dsn, server_name="mine") as srv:
+        await _accepting(pool, "mine")
+        before = _pushed("mine")
+        theirs = await _started(pool, rb, target_server="other")  # queued, for 'other'
+        instance = await _push_by_hand(pool, rb, theirs, "other")
+        job = await _started(pool, rb)  # pushed to 'mine': notified, and heard, after it
+        assert job.server == "mine"
+        assert (await wait_job(pool, job.id)).status == "success"
+        assert srv.running_count == 0
+        # only its own push taken (the other's writes would be fenced anyway)
+        assert _pushed("mine") == before + 1
+    assert await pool.fetchval("SELECT count(*) FROM activity_runs WHERE instance_id = $1",
+                               instance) == 0
+    assert await pool.fetchval("SELECT server FROM instances WHERE id = $1", instance) == "other"
