@@ -4,7 +4,8 @@ Metric names (counters get ``_total`` in the exposition):
 
 - ``orch_jobs{status}`` — jobs in the database by status (gateway, at scrape time)
 - ``orch_server_instances_running{server}``, ``orch_server_jobs_claimed{server}``,
-  ``orch_server_jobs_pushed{server}`` (started without a claim: orch/server/pushes.py),
+  ``orch_server_jobs_pushed{server}`` (of the claimed, those their start handed over, with no
+  claim statement: orch/server/pushes.py),
   ``orch_server_instances_finished{server,status}``
 - ``orch_server_claim_seconds{server}`` — round trip of one claim
 - ``orch_activity_duration_seconds{type}`` — activity runs by activity type

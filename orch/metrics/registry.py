@@ -156,8 +156,7 @@ class ServerMetrics:
         self.server = server
         self._claim = CLAIM_SECONDS.labels(server)
         self._claimed = JOBS_CLAIMED.labels(server)
-        self.pushed = JOBS_PUSHED.labels(server)
-        """Inc'd for each pushed job this server takes (``pushed.inc()``)."""
+        self._pushed = JOBS_PUSHED.labels(server)
         self._records = COMMIT_RECORDS.labels(server)
         self._commit = COMMIT_SECONDS.labels(server)
         self._finished: dict[str, Counter] = {}
@@ -168,6 +167,12 @@ class ServerMetrics:
         self._claim.observe(seconds)
         if jobs:
             self._claimed.inc(jobs)
+
+    def pushed(self) -> None:
+        """A job its start handed to this server: claimed by it, without a claim
+        statement (counted among the claimed jobs too, not in the claim's time)."""
+        self._claimed.inc()
+        self._pushed.inc()
 
     def batch(self, records: int, seconds: float) -> None:
         self._records.observe(records)

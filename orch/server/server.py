@@ -463,7 +463,7 @@ class RunbookServer:
     def _take_pushed(self, row: Mapping[str, Any]) -> None:
         """Start a job pushed to this server — or, when it cannot take one now (a
         push raced its drain, or a claim that filled it), hand it back."""
-        self.metrics.pushed.inc()
+        self.metrics.pushed()
         if (self._draining or self._maintenance or self._shutdown.is_set()
                 or len(self._running) >= self.settings.capacity):
             self._tg.create_task(self._hand_back(row["instance_id"]),

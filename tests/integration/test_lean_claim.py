@@ -266,7 +266,8 @@ async def test_a_server_claims_leanly_then_fully_when_an_assignment_appears(
 ) -> None:
     async with pool.acquire() as conn:
         rb = await _one_runbook(conn)
-    async with running_server(dsn, server_name="s1") as srv:
+    # claimed, not pushed to the idle server (the push is test_push.py's)
+    async with running_server(dsn, server_name="s1", accept_pushes=False) as srv:
         async with pool.acquire() as conn:
             lean = await start_job(conn, rb)
         assert (await wait_job(pool, lean.id)).status == "success"

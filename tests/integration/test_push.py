@@ -49,8 +49,8 @@ async def _events(pool: asyncpg.Pool, job_id: str) -> list[tuple[Any, ...]]:
     return [(r["kind"], r["status"], r["server"], r["activity"], r["data"]) for r in rows]
 
 
-def _pushed(server: str) -> float:
-    return REGISTRY.get_sample_value("orch_server_jobs_pushed_total", {"server": server}) or 0.0
+def _pushed(server: str, counter: str = "orch_server_jobs_pushed_total") -> float:
+    return REGISTRY.get_sample_value(counter, {"server": server}) or 0.0
 
 
 async def test_an_idle_server_is_pushed_the_job_by_its_start(
@@ -72,6 +72,7 @@ async def test_an_idle_server_is_pushed_the_job_by_its_start(
         await _accepting(pool, "idle")
         assert (await pool.fetchrow(Q.api_server, "idle", 5.0))["accepts_pushes"] is True
         before = _pushed("idle")
+        claimed = _pushed("idle", "orch_server_jobs_claimed_total")
         async with pool.acquire() as conn:
             job = await start_job(conn, rb)
         # claimed by its own insert: running on 'idle', with its instance
@@ -82,6 +83,8 @@ async def test_an_idle_server_is_pushed_the_job_by_its_start(
         await asyncio.wait_for(pushes.wait(), 10)
         assert heard == ["orch_push"]  # nobody else was woken to claim it
         assert _pushed("idle") == before + 1
+        # a pushed job counts among the claimed ones too (claimed by its start)
+        assert _pushed("idle", "orch_server_jobs_claimed_total") == claimed + 1
         assert srv.running_count == 0
         await watch.remove_listener("orch_jobs", note)
         await watch.remove_listener("orch_push", note)
