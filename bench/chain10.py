@@ -100,7 +100,7 @@ async def step_statements(conn: asyncpg.Connection, runbook: Any, rounds: int) -
             run = ("bench-floor", instance, 1, str(uuid.uuid4()), f"c{i + 1}", None, 0, 1,
                    "success", msgspec.Raw(b"[]"), b"", now, now, None, 0)
             if i < STEPS - 1:
-                fenced = await conn.fetchval(Q.write_run, *run, 1, None, False, i > 0)
+                fenced = await conn.fetchval(Q.write_run, *run, 1, None, i > 0)
             else:  # the last: the run and the instance's outcome
                 fenced = await conn.fetchval(Q.write_final_run, *run, None, False, "success",
                                              msgspec.Raw(b"{}"), now, None, 0)

@@ -273,8 +273,9 @@ class GroupCommitWriter:
                 conn = self._kept() or await self.pool.acquire()
                 quiet = single is not None and self._may_be_quiet()
                 if single is not None:
+                    statement = Q.write_claimed_run if batch[0].claimed else Q.write_run
                     fenced = {batch[0].ref.instance_id} if await conn.fetchval(
-                        Q.write_run, *single, quiet) else set()
+                        statement, *single, quiet) else set()
                 elif final is not None:
                     fenced = {batch[0].ref.instance_id} if await conn.fetchval(
                         Q.write_final_run, *final) else set()
@@ -387,7 +388,8 @@ class GroupCommitWriter:
             await self.pool.release(conn)
 
     def _single(self, batch: list[_Op]) -> list[Any] | None:
-        """``write_run``'s parameters when the batch is one run of one instance, else None.
+        """``write_run``'s parameters but the last (quiet) when the batch is one run of
+        one instance, else None (``write_claimed_run`` when it carries the claim's events).
 
         That is a start with its result, or a result whose start an earlier
         batch of this writer carried, or a start alone.
@@ -414,12 +416,11 @@ class GroupCommitWriter:
             self._starts[start.run_id] = (ref, start)
             return [self.server, ref.instance_id, ref.epoch, start.run_id, start.activity,
                     start.parent_run, start.item, start.attempt, "running", _EMPTY_LIST,
-                    start.lineage, start.started_at, None, None, 0, None, None, first.claimed]
+                    start.lineage, start.started_at, None, None, 0, None, None]
         return [self.server, ref.instance_id, ref.epoch, start.run_id, start.activity,
                 start.parent_run, start.item, start.attempt, result.status,
                 msgspec.Raw(_encode(result.published)), start.lineage, start.started_at,
-                result.ended_at, result.error, start_ord, 1, result.returned_data,
-                first.claimed]
+                result.ended_at, result.error, start_ord, 1, result.returned_data]
 
     def _final(self, batch: list[_Op]) -> list[Any] | None:
         """``write_final_run``'s parameters when the batch is one instance's last run and

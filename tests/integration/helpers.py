@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from orch.db.jobs import JobRow, RunbookRow, create_job, get_job, resolve_runboo
 from orch.db.store import PgStore
 from orch.db.writer import GroupCommitWriter
 from orch.server import RunbookServer
+from orch.sql import Q
 
 T = TypeVar("T")
 
@@ -134,11 +136,13 @@ async def running_server(
 
 
 async def server_w(conn: asyncpg.Connection) -> None:
-    """Server ``w``'s row (no process): 'up', with every activity type checked in."""
+    """Server ``w``'s row (no process): 'up', with every activity type checked in
+    (once: a second call leaves the row as it is)."""
     await conn.execute(
         "INSERT INTO servers (name, status, capacity, activity_types)"
         " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
-        "   FROM runbook_versions, unnest(activity_types) AS t")
+        "   FROM runbook_versions, unnest(activity_types) AS t"
+        " ON CONFLICT (name) DO NOTHING")
 
 
 async def claimed_instance(pool: asyncpg.Pool) -> InstanceRef:
@@ -149,6 +153,23 @@ async def claimed_instance(pool: asyncpg.Pool) -> InstanceRef:
         await server_w(conn)
         (row,) = await conn.fetch("SELECT * FROM orch_claim_jobs('w', 1, 0, 30)")
     return InstanceRef(job_id=str(row["job_id"]), instance_id=str(row["instance_id"]), epoch=1)
+
+
+async def lean_claimed_instance(
+    pool: asyncpg.Pool, retry: dict[str, Any] | None = None
+) -> InstanceRef:
+    """A one-activity runbook's job (with ``retry``, its retry policy) lean-claimed by
+    server ``w`` (``claim_jobs_fast``): its instance, epoch 1, its claim events not
+    written yet (its first group commit writes them)."""
+    async with pool.acquire() as conn:
+        doc = runbook_doc(f"Lean {uuid.uuid4().hex[:6]}", [start(), compare("a")])
+        if retry is not None:
+            doc["retry"] = retry
+        job = await start_job(conn, await check_in(conn, doc))
+        await server_w(conn)
+        (row,) = await conn.fetch(Q.claim_jobs_fast, "w", 1, 0)
+    assert row["job_id"] == job.id
+    return InstanceRef(job_id=job.id, instance_id=row["instance_id"], epoch=1)
 
 
 @contextlib.asynccontextmanager

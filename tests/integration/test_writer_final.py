@@ -17,21 +17,7 @@ from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
 from orch.db.store import PgStore
 from orch.db.writer import GroupCommitWriter, OwnershipLost
 from orch.sql import Q
-from tests.integration.helpers import (
-    check_in,
-    compare,
-    runbook_doc,
-    running_writer,
-    start,
-    start_job,
-)
-
-_SERVER = (
-    "INSERT INTO servers (name, status, capacity, activity_types)"
-    " SELECT 'w', 'up', 99, array_agg(DISTINCT t)"
-    "   FROM runbook_versions, unnest(activity_types) AS t"
-    " ON CONFLICT (name) DO NOTHING"
-)
+from tests.integration.helpers import lean_claimed_instance, running_writer
 
 Write = Callable[[GroupCommitWriter, PgStore, InstanceRef], Awaitable[None]]
 
@@ -51,19 +37,6 @@ def _result(s: RunStart, status: str = "success", error: str | None = None,
 def _outcome(status: str = "success", error: str | None = None) -> InstanceOutcome:
     return InstanceOutcome(status=status, returned_data={"R": "1"},  # type: ignore[arg-type]
                            ended_at=datetime.now(UTC), error=error)
-
-
-async def _lean_claimed(pool: asyncpg.Pool, retry: dict[str, Any] | None) -> InstanceRef:
-    """A job lean-claimed by server ``w`` (its claim events not written yet)."""
-    async with pool.acquire() as conn:
-        doc = runbook_doc(f"Final {uuid.uuid4().hex[:6]}", [start(), compare("a")])
-        if retry is not None:
-            doc["retry"] = retry
-        job = await start_job(conn, await check_in(conn, doc))
-        await conn.execute(_SERVER)
-        (row,) = await conn.fetch(Q.claim_jobs_fast, "w", 1, 0)
-    assert row["job_id"] == job.id
-    return InstanceRef(job_id=job.id, instance_id=row["instance_id"], epoch=1)
 
 
 async def _written(pool: asyncpg.Pool, ref: InstanceRef) -> dict[str, Any]:
@@ -104,8 +77,8 @@ async def _both_ways(pool: asyncpg.Pool, write: Write,
     is, and by a writer whose last-record path is turned off (``write_batch``).
     Returns what each wrote (they must be equal) and the statements the first
     writer's session prepared."""
-    fast_ref = await _lean_claimed(pool, retry)
-    batch_ref = await _lean_claimed(pool, retry)
+    fast_ref = await lean_claimed_instance(pool, retry)
+    batch_ref = await lean_claimed_instance(pool, retry)
     counted = "SELECT running FROM servers WHERE name = 'w'"
     async with running_writer(pool, running_count=lambda: 2) as (writer, store):
         writer.claimed(fast_ref.instance_id)
@@ -178,7 +151,7 @@ async def test_a_failed_job_retried_by_its_policy_is_written_as_by_a_batch(
 
 
 async def test_the_last_record_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) -> None:
-    ref = await _lean_claimed(pool, None)
+    ref = await lean_claimed_instance(pool)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE instances SET epoch = 2 WHERE id = $1",
                            uuid.UUID(ref.instance_id))

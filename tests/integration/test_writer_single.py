@@ -12,7 +12,8 @@ import pytest
 from actors.store import InstanceOutcome, RunResult, RunStart
 from orch.db.store import load_plan
 from orch.db.writer import OwnershipLost
-from tests.integration.helpers import claimed_instance, running_writer
+from orch.sql import Q
+from tests.integration.helpers import claimed_instance, lean_claimed_instance, running_writer
 
 
 def _start(activity: str) -> RunStart:
@@ -55,6 +56,35 @@ async def test_one_run_at_a_time_writes_rows_and_events_in_order(pool: asyncpg.P
         ("instance", None, "failed"),
     ]
     assert events[4]["data"] == {"error": "boom"}
+
+
+async def test_the_claim_events_go_with_the_first_run_only(pool: asyncpg.Pool) -> None:
+    """A lean-claimed instance's first run goes as write_claimed_run (the claim's
+    'job' and 'instance' events first); its next runs as write_run, the plain
+    statement with the run's two events alone."""
+    ref = await lean_claimed_instance(pool)
+    batches: list[int] = []
+    async with running_writer(pool, batches) as (writer, store):
+        writer.claimed(ref.instance_id)
+        for name in ("a", "b", "c"):
+            run = _start(name)
+            await store.record_run_start(ref, run, durable=False)
+            await store.record_run_result(ref, _result(run))
+        (conn,) = writer._conns
+        prepared = {r["statement"] for r in await conn.fetch(
+            "SELECT statement FROM pg_prepared_statements")}
+    assert batches == [2, 2, 2]
+    assert Q.write_claimed_run in prepared and Q.write_run in prepared
+    async with pool.acquire() as conn:
+        events = await conn.fetch(
+            "SELECT kind, activity, status FROM events WHERE job_id = $1 ORDER BY seq",
+            uuid.UUID(ref.job_id))
+    assert [(e["kind"], e["activity"], e["status"]) for e in events] == [
+        ("job", None, "queued"), ("job", None, "running"), ("instance", None, "running"),
+        ("activity", "a", "running"), ("activity", "a", "success"),
+        ("activity", "b", "running"), ("activity", "b", "success"),
+        ("activity", "c", "running"), ("activity", "c", "success"),
+    ]
 
 
 async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) -> None:
