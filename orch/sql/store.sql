@@ -21,12 +21,21 @@
 WITH owners AS (
     SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
 ),
+-- Each owner's instance is looked up by its key and share-locked in a subquery
+-- of its own: with a join, the plan may look for them among this server's
+-- instances, whose count the statistics can put at one (a new server name, or
+-- none seen when they were taken), and scan them once per owner — quadratic in
+-- the batch (tests/integration/test_outcome_plans.py).
 live AS (
-    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by, i.started_at
+    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by, i.started_at, i.status,
+           j.status AS job_status
       FROM owners o
-      JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
+     CROSS JOIN LATERAL (
+           SELECT i.id, i.job_id, i.triggered_by, i.started_at, i.status
+             FROM instances i
+            WHERE i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
+              FOR SHARE) i
       JOIN jobs j ON j.id = i.job_id
-       FOR SHARE OF i
 ),
 runs AS (
     SELECT r.*, l.job_id, l.runbook_id
@@ -66,24 +75,33 @@ updated AS (
     RETURNING a.run_id, a.activity
 ),
 outcomes AS (
-    SELECT o.*, l.job_id, l.runbook_id, l.triggered_by
+    SELECT o.*, l.job_id, l.runbook_id, l.triggered_by, l.status AS instance_was,
+           l.job_status AS job_was
       FROM unnest($27::uuid[], $28::text[], $29::jsonb[], $30::timestamptz[], $31::text[],
                   $32::int[])
            AS o(instance_id, status, returned_data, ended_at, error, ord)
       JOIN live l ON l.id = o.instance_id
 ),
+-- The instances and jobs still running are told by the statuses live read (the
+-- instance's row is share-locked: it cannot change before this commit; the
+-- job's is checked again as it is updated, with IS NOT DISTINCT FROM, which
+-- the planner does not turn into "status = 'running'"), never by that literal
+-- on the updated table: with it PostgreSQL may drive the update from the
+-- partial indexes on running rows, and after an ANALYZE that saw none running,
+-- its generic plan read every running row once per outcome — quadratic in the
+-- server's concurrency (tests/integration/test_outcome_plans.py).
 ended_instances AS (
     UPDATE instances i
        SET status = o.status, returned_data = o.returned_data, ended_at = o.ended_at,
            error = o.error
       FROM outcomes o
-     WHERE i.id = o.instance_id AND i.status = 'running'
+     WHERE i.id = o.instance_id AND o.instance_was = 'running'
 ),
 ended_jobs AS (
     UPDATE jobs j
        SET status = o.status, returned_data = o.returned_data, ended_at = o.ended_at
       FROM outcomes o
-     WHERE j.id = o.job_id AND j.status = 'running'
+     WHERE j.id = o.job_id AND o.job_was = 'running' AND j.status IS NOT DISTINCT FROM o.job_was
        -- a monitor job ends with its monitor instance, not with a trigger's instance
        AND CASE WHEN j.is_monitor THEN o.triggered_by IS NULL
                 ELSE j.instance_id = o.instance_id END
@@ -155,12 +173,15 @@ SELECT o.instance_id::text
 WITH owners AS (
     SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
 ),
-live AS (
+live AS (  -- each owner's instance by its key, as in write_batch
     SELECT i.id, i.job_id, j.runbook_id, i.started_at
       FROM owners o
-      JOIN instances i ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
+     CROSS JOIN LATERAL (
+           SELECT i.id, i.job_id, i.started_at
+             FROM instances i
+            WHERE i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
+              FOR SHARE) i
       JOIN jobs j ON j.id = i.job_id
-       FOR SHARE OF i
 ),
 runs AS (
     SELECT r.run_id, r.instance_id, r.activity, r.parent_run, r.item, r.attempt, r.status,
@@ -328,7 +349,8 @@ SELECT NOT EXISTS (SELECT 1 FROM live)
 -- and result, the instance's end, the job's end (or its retry). Returns whether
 -- the instance was fenced.
 WITH live AS (
-    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by, i.started_at
+    SELECT i.id, i.job_id, j.runbook_id, i.triggered_by, i.started_at, i.status,
+           j.status AS job_status
       FROM instances i
       JOIN jobs j ON j.id = i.job_id
      WHERE i.id = $2::uuid AND i.epoch = $3::int AND i.server = $1
@@ -352,13 +374,16 @@ ended_instance AS (
        SET status = $18::text, returned_data = $19::jsonb, ended_at = $20::timestamptz,
            error = $21::text
       FROM live l
-     WHERE i.id = l.id AND i.status = 'running'
+     -- the statuses live read, as in write_batch (a literal let the plan read
+     -- every running instance and job)
+     WHERE i.id = l.id AND l.status = 'running'
 ),
 ended_job AS (
     UPDATE jobs j
        SET status = $18::text, returned_data = $19::jsonb, ended_at = $20::timestamptz
       FROM live l
-     WHERE j.id = l.job_id AND j.status = 'running'
+     WHERE j.id = l.job_id AND l.job_status = 'running'
+       AND j.status IS NOT DISTINCT FROM l.job_status
        -- a monitor job ends with its monitor instance, not with a trigger's instance
        AND CASE WHEN j.is_monitor THEN l.triggered_by IS NULL ELSE j.instance_id = l.id END
     -- status: 'queued' again when the jobs_retry trigger re-queued a failed job
