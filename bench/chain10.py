@@ -12,9 +12,13 @@ CPU time the server and PostgreSQL spent per result. ``--floor``: before each
 sequential instance, ten durable INSERT + COMMIT on a bare table in the same
 database (floor.py's ``chain10_ms``, interleaved: the ratio is of the same
 moments); after the run, orch's step statement (``write_run``) ten in a row
-against the same bare commits. Prints one JSON line.
+against the same bare commits. ``--history N``: first N chain10 jobs run to
+their end (1,000 at a time) and ANALYZE, so the workloads meet tables and
+statistics as a server that has run a while has them (a fresh database flatters:
+every index fits in the CPU's caches, and no statistics exist to mislead a
+plan). Prints one JSON line.
 
-    python bench/chain10.py [--sequential 200] [--concurrent 1000] [--floor]
+    python bench/chain10.py [--sequential 200] [--concurrent 1000] [--floor] [--history 20000]
 """
 
 from __future__ import annotations
@@ -109,15 +113,34 @@ async def step_statements(conn: asyncpg.Connection, runbook: Any, rounds: int) -
     return out
 
 
-async def main(sequential: int, concurrent: int, floor: bool = False) -> dict[str, Any]:
+async def run_history(conn: asyncpg.Connection, waker: Waker, watch: asyncpg.Connection,
+                      runbook: Any, jobs: int, wave: int) -> None:
+    """``jobs`` chain10 jobs run to their end first, ``wave`` at a time, then ANALYZE:
+    the tables and their statistics as a server that has run for a while has them
+    (orch keeps finished jobs, runs and events until their retention ends)."""
+    done = 0
+    while done < jobs:
+        n = min(wave, jobs - done)
+        await insert_jobs(conn, runbook, n)
+        done += n
+        await wait_jobs(waker, watch, runbook.id, done)
+    await conn.execute("ANALYZE")
+
+
+async def main(
+    sequential: int, concurrent: int, floor: bool = False, history: int = 0
+) -> dict[str, Any]:
     async with database() as dsn:
         pg_settings = await settings_of(dsn)
         pool = await create_pool(dsn, min_size=2, max_size=2)
         try:
             seq_rb = await check_in(pool, DOC)
             par_rb = await check_in(pool, DOC)
+            old_rb = await check_in(pool, DOC) if history else None
             async with server_process(dsn, f"bench-chain-{uuid.uuid4().hex[:6]}") as proc, \
                     pool.acquire() as conn, pool.acquire() as watch, Waker(watch) as waker:
+                if history:
+                    await run_history(conn, waker, watch, old_rb, history, max(concurrent, 1000))
                 if floor:
                     await conn.execute(FLOOR_SETUP)
                 floors: list[float] = []
@@ -190,6 +213,7 @@ async def main(sequential: int, concurrent: int, floor: bool = False) -> dict[st
         "postgres_cpu_us_per_step": round(pg_cpu / n * 1e6, 1),
         "n": len(latencies),
         "concurrent": concurrent,
+        "history_jobs": history,
         **extra,
         **pg_settings,
     }
@@ -199,9 +223,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=200)
     parser.add_argument("--concurrent", type=int, default=1000)
+    parser.add_argument("--history", type=int, default=0,
+                        help="first run this many chain10 jobs to their end and ANALYZE")
     parser.add_argument("--floor", action="store_true",
                         help="interleave floor.py's ten durable commits with the sequential "
                              "instances (latency_vs_floor), and time orch's step statement "
                              "against them once the server has stopped")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.sequential, args.concurrent, args.floor))))
+    print(json.dumps(asyncio.run(main(args.sequential, args.concurrent, args.floor,
+                                      args.history))))
