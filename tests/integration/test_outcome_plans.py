@@ -97,6 +97,13 @@ def _read_per_row(plan: dict[str, Any]) -> int:
     return total
 
 
+def _batch(pool: asyncpg.Pool, refs: list[InstanceRef], *, outcomes: bool) -> list[Any]:
+    """``write_batch``'s parameters for a batch of one run (started and ended) of
+    each instance, with its outcome when ``outcomes``, as server ``w``'s writer
+    builds them."""
+    return GroupCommitWriter(pool, "w")._arguments(_ops(refs, outcomes=outcomes))
+
+
 def _ops(refs: list[InstanceRef], *, outcomes: bool) -> list[_Op]:
     now = datetime.now(UTC)
     ops = []
@@ -119,9 +126,8 @@ async def test_a_batch_of_outcomes_reads_no_row_per_outcome(
 ) -> None:
     async with pool.acquire() as conn:
         refs = await _running(conn)
-        ending = refs[:BATCH]
-        args = GroupCommitWriter(pool, "w")._arguments(_ops(ending, outcomes=True))
-        plan = await _explain(conn, plan_cache_mode, Q.write_batch, args)
+        plan = await _explain(conn, plan_cache_mode, Q.write_batch,
+                              _batch(pool, refs[:BATCH], outcomes=True))
         ended = await conn.fetchval(
             "SELECT count(*) FROM jobs j JOIN instances i ON i.id = j.instance_id"
             " WHERE j.status = 'success' AND i.status = 'success' AND i.server = 'w'")
@@ -135,8 +141,7 @@ async def test_a_batch_of_runs_reads_no_row_per_owner(
     pool: asyncpg.Pool, plan_cache_mode: str,
 ) -> None:
     async with pool.acquire() as conn:
-        refs = await _running(conn)
-        args = GroupCommitWriter(pool, "w")._arguments(_ops(refs[:BATCH], outcomes=False))
+        args = _batch(pool, (await _running(conn))[:BATCH], outcomes=False)
         assert not args[18] and not args[26]  # runs only: write_runs_json's case
         plan = await _explain(conn, plan_cache_mode, Q.write_runs_json,
                               [*args[:3], _runs_json(args[3:18]), *args[33:]])
