@@ -207,7 +207,7 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 -- taken from and why ('down', 'stopped', 'released', 'resumed').
 WITH candidates AS (
     SELECT i.id, i.server AS previous, s.status AS previous_status, j.claimed_by AS claimer,
-           i.started_at, i.triggered_by
+           i.started_at, i.triggered_by, j.runbook_id
       FROM instances i
       JOIN jobs j ON j.id = i.job_id
       LEFT JOIN servers s ON s.name = i.server
@@ -227,17 +227,20 @@ WITH candidates AS (
      LIMIT $2
        FOR UPDATE OF i SKIP LOCKED
 ),
+-- The candidates are locked (their status and owner re-checked as they were):
+-- the update finds each by its key, with no "status = 'running'" that would let
+-- the plan read every running instance once per candidate; and the events read
+-- taken alone, no join of two CTEs (a nested loop over both, estimated at a row
+-- each): both quadratic in a takeover (tests/integration/test_outcome_plans.py).
 taken AS (
     UPDATE instances i SET server = $1, epoch = i.epoch + 1
       FROM candidates c
      WHERE i.id = c.id AND i.server IS NOT DISTINCT FROM c.previous
-       AND i.status = 'running'
     RETURNING i.id, i.job_id, i.epoch, c.previous, c.previous_status, c.claimer,
-              c.started_at, c.triggered_by
+              c.started_at, c.triggered_by, c.runbook_id
 ),
 job_taken AS (
     UPDATE jobs j SET claimed_by = $1 FROM taken t WHERE j.id = t.job_id
-    RETURNING j.id, j.runbook_id
 ),
 -- A job claimed by claim_jobs_fast whose owner died before the instance's first
 -- group commit has none of its claim's events: they are written first, as the
@@ -247,17 +250,16 @@ job_taken AS (
 ev AS (
     INSERT INTO events (kind, at, runbook_id, job_id, instance_id, status, server, data)
     SELECT e.kind, e.at, e.runbook_id, e.job_id, e.instance_id, 'running', e.server, e.data
-      FROM (SELECT k.kind, t.started_at AS at, jt.runbook_id, t.job_id, t.id AS instance_id,
+      FROM (SELECT k.kind, t.started_at AS at, t.runbook_id, t.job_id, t.id AS instance_id,
                    t.claimer AS server, k.data, k.sub AS ord
               FROM taken t
-              JOIN job_taken jt ON jt.id = t.job_id
              CROSS JOIN LATERAL orch_claim_events(t.claimer) AS k
              WHERE t.triggered_by IS NULL AND t.epoch = 2
                AND NOT EXISTS (SELECT 1 FROM events x
                                 WHERE x.job_id = t.job_id AND x.instance_id = t.id
                                   AND x.kind = 'job')
             UNION ALL
-            SELECT 'instance', clock_timestamp(), jt.runbook_id, t.job_id, t.id, $1,
+            SELECT 'instance', clock_timestamp(), t.runbook_id, t.job_id, t.id, $1,
                    jsonb_build_object(
                        'taken_over_from',
                        coalesce(t.previous, rel.data->>'released_by',
@@ -269,7 +271,6 @@ ev AS (
                                       ELSE 'released' END),
                    3
               FROM taken t
-              JOIN job_taken jt ON jt.id = t.job_id
               LEFT JOIN LATERAL (
                   SELECT e.data FROM events e
                    WHERE e.job_id = t.job_id AND e.instance_id = t.id AND t.previous IS NULL

@@ -1,8 +1,9 @@
-"""A batch finds its instances and jobs by key, whatever the statistics say.
+"""A batch or a takeover finds its instances and jobs by key, whatever the statistics say.
 
 The group commit writer's statements fence and end the instances of a batch
 (``live``: each owner's instance share-locked; ``ended_instances`` and
-``ended_jobs``: ``UPDATE … FROM outcomes``). Written as joins with
+``ended_jobs``: ``UPDATE … FROM outcomes``), and a takeover (``claim_instances``)
+moves the instances it locked to its server. Written as joins with
 ``i.server = $1`` and ``status = 'running'``, they let PostgreSQL drive them
 from this server's or the running rows, and after an ANALYZE that saw few of
 those (a new server name, a quiet moment) the estimate is one row: the plan
@@ -163,4 +164,20 @@ async def test_a_lone_last_run_reads_no_other_running_row(
         status = await conn.fetchval("SELECT status FROM jobs WHERE id = $1",
                                      uuid.UUID(ref.job_id))
     assert status == "success"
+    assert _read_per_row(plan) < RUNNING
+
+
+@PLANS
+async def test_a_takeover_reads_no_running_row_per_instance(
+    pool: asyncpg.Pool, plan_cache_mode: str,
+) -> None:
+    """A server taking over a dead one's instances (claim_instances) finds each by
+    key: RUNNING of them, after the same statistics."""
+    async with pool.acquire() as conn:
+        await _running(conn)
+        await conn.execute("UPDATE servers SET status = 'down' WHERE name = 'w'")
+        await conn.execute(_SERVER, "x")
+        plan = await _explain(conn, plan_cache_mode, Q.claim_instances, ["x", BATCH, 30.0])
+        taken = await conn.fetchval("SELECT count(*) FROM instances WHERE server = 'x'")
+    assert taken == BATCH
     assert _read_per_row(plan) < RUNNING
