@@ -18,24 +18,23 @@
 -- Writes count only for instances this server owns at the given epoch (fencing);
 -- the instance rows are share-locked so a takeover waits for this commit or
 -- fences it. Returns the instance ids that were fenced.
+-- The owner (server) is a column of owners, so "i.server = o.server" is a join
+-- condition: as a restriction ("i.server = $1") the statistics could put this
+-- server's instances at one row (a new server name, or none seen when they
+-- were taken), and the plan scanned them once per owner — quadratic in the
+-- batch (tests/integration/test_outcome_plans.py).
 WITH owners AS (
-    SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
+    SELECT o.*, $1::text AS server
+      FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
 ),
--- Each owner's instance is looked up by its key and share-locked in a subquery
--- of its own: with a join, the plan may look for them among this server's
--- instances, whose count the statistics can put at one (a new server name, or
--- none seen when they were taken), and scan them once per owner — quadratic in
--- the batch (tests/integration/test_outcome_plans.py).
 live AS (
     SELECT i.id, i.job_id, j.runbook_id, i.triggered_by, i.started_at, i.status,
            j.status AS job_status
       FROM owners o
-     CROSS JOIN LATERAL (
-           SELECT i.id, i.job_id, i.triggered_by, i.started_at, i.status
-             FROM instances i
-            WHERE i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
-              FOR SHARE) i
+      JOIN instances i
+        ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = o.server
       JOIN jobs j ON j.id = i.job_id
+       FOR SHARE OF i
 ),
 runs AS (
     SELECT r.*, l.job_id, l.runbook_id
@@ -170,18 +169,17 @@ SELECT o.instance_id::text
 -- whose events this batch writes (write_batch's $34 and $35). One document encoded
 -- by msgspec instead of fifteen arrays asyncpg checks and encodes element by
 -- element (3x the server's CPU for a 600-run batch; issue 21).
-WITH owners AS (
-    SELECT * FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
+WITH owners AS (  -- the server a column, as in write_batch
+    SELECT o.*, $1::text AS server
+      FROM unnest($2::uuid[], $3::int[]) AS o(instance_id, epoch)
 ),
-live AS (  -- each owner's instance by its key, as in write_batch
+live AS (
     SELECT i.id, i.job_id, j.runbook_id, i.started_at
       FROM owners o
-     CROSS JOIN LATERAL (
-           SELECT i.id, i.job_id, i.started_at
-             FROM instances i
-            WHERE i.id = o.instance_id AND i.epoch = o.epoch AND i.server = $1
-              FOR SHARE) i
+      JOIN instances i
+        ON i.id = o.instance_id AND i.epoch = o.epoch AND i.server = o.server
       JOIN jobs j ON j.id = i.job_id
+       FOR SHARE OF i
 ),
 runs AS (
     SELECT r.run_id, r.instance_id, r.activity, r.parent_run, r.item, r.attempt, r.status,
