@@ -308,7 +308,11 @@ SELECT (SELECT count(*) FROM released) AS released, pg_notify('orch_instances', 
 -- events the instance's first group commit writes. Read at each (re)connect of
 -- its listener, so a push notified while it was not listening is not lost. (An
 -- instance it claimed lean and runs looks the same until its first commit: the
--- server skips the instances it runs.)
+-- server skips the instances it runs.) The instance is the job's, found by key:
+-- its server and status are compared with the job's (IS NOT DISTINCT FROM, no
+-- restriction on instances), so no plan reads this server's running instances
+-- once per job, as it did when the statistics put them at one row
+-- (tests/integration/test_outcome_plans.py).
 SELECT j.id::text AS job_id, i.id::text AS instance_id, j.runbook_id::text AS runbook_id,
        j.runbook_version, r.path AS runbook_path, r.name AS runbook_name, j.parameters,
        j.created_by::text AS created_by
@@ -316,7 +320,8 @@ SELECT j.id::text AS job_id, i.id::text AS instance_id, j.runbook_id::text AS ru
   JOIN instances i ON i.id = j.instance_id
   JOIN runbooks r ON r.id = j.runbook_id
  WHERE j.claimed_by = $1 AND j.status = 'running'
-   AND i.server = $1 AND i.status = 'running' AND i.epoch = 1 AND i.triggered_by IS NULL
+   AND i.server IS NOT DISTINCT FROM j.claimed_by AND i.status IS NOT DISTINCT FROM j.status
+   AND i.epoch = 1 AND i.triggered_by IS NULL
    AND NOT EXISTS (SELECT 1 FROM events e
                     WHERE e.job_id = j.id AND e.instance_id = i.id AND e.kind = 'job')
  ORDER BY j.started_at

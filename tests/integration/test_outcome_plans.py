@@ -181,3 +181,18 @@ async def test_a_takeover_reads_no_running_row_per_instance(
         taken = await conn.fetchval("SELECT count(*) FROM instances WHERE server = 'x'")
     assert taken == BATCH
     assert _read_per_row(plan) < RUNNING
+
+
+@PLANS
+async def test_the_read_back_of_pushes_reads_no_running_row_per_job(
+    pool: asyncpg.Pool, plan_cache_mode: str,
+) -> None:
+    """At a reconnect a server reads back the jobs pushed to it it never started
+    (pushed_unstarted): each job's instance by key, not among its running ones."""
+    async with pool.acquire() as conn:
+        await _running(conn)  # lean-claimed: no claim events yet, like unstarted pushes
+        plan = await _explain(conn, plan_cache_mode, Q.pushed_unstarted, ["w"])
+    assert plan["Actual Rows"] == RUNNING
+    # one row a job: its 'queued' event, which the NOT EXISTS reads and drops
+    # (reading the running instances per job: 200 × 200 = 40,000)
+    assert _read_per_row(plan) <= RUNNING
