@@ -35,13 +35,15 @@ WITH released AS (
 ),
 job_released AS (
     UPDATE jobs j SET claimed_by = NULL FROM released r WHERE j.id = r.job_id
-    RETURNING j.id, j.runbook_id
 ),
+-- the job's runbook read by key (the statement's snapshot: it does not change),
+-- not from a join of the two CTEs (a nested loop over both, estimated at a row
+-- each: quadratic in the instances released)
 ev AS (
     INSERT INTO events (kind, runbook_id, job_id, instance_id, status, server, data)
-    SELECT 'instance', jr.runbook_id, r.job_id, r.id, 'running', $1,
+    SELECT 'instance', j.runbook_id, r.job_id, r.id, 'running', $1,
            jsonb_build_object('released_by', $1::text)
-      FROM released r JOIN job_released jr ON jr.id = r.job_id
+      FROM released r JOIN jobs j ON j.id = r.job_id
 )
 SELECT count(*) FROM released
 
@@ -292,13 +294,15 @@ WITH released AS (
 ),
 job_released AS (
     UPDATE jobs j SET claimed_by = NULL FROM released r WHERE j.id = r.job_id
-    RETURNING j.id, j.runbook_id
 ),
+-- the job's runbook read by key (the statement's snapshot: it does not change),
+-- not from a join of the two CTEs (a nested loop over both, estimated at a row
+-- each: quadratic in the instances released)
 ev AS (
     INSERT INTO events (kind, runbook_id, job_id, instance_id, status, server, data)
-    SELECT 'instance', jr.runbook_id, r.job_id, r.id, 'running', $1,
+    SELECT 'instance', j.runbook_id, r.job_id, r.id, 'running', $1,
            jsonb_build_object('released_by', $1::text)
-      FROM released r JOIN job_released jr ON jr.id = r.job_id
+      FROM released r JOIN jobs j ON j.id = r.job_id
 )
 SELECT (SELECT count(*) FROM released) AS released, pg_notify('orch_instances', '') AS notified
 

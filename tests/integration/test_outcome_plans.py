@@ -196,3 +196,18 @@ async def test_the_read_back_of_pushes_reads_no_running_row_per_job(
     # one row a job: its 'queued' event, which the NOT EXISTS reads and drops
     # (reading the running instances per job: 200 × 200 = 40,000)
     assert _read_per_row(plan) <= RUNNING
+
+
+@PLANS
+async def test_a_release_reads_no_row_per_instance(
+    pool: asyncpg.Pool, plan_cache_mode: str,
+) -> None:
+    """A server handing instances over (release_instances) writes each one's event
+    with its job's runbook read by key."""
+    async with pool.acquire() as conn:
+        refs = await _running(conn)
+        plan = await _explain(conn, plan_cache_mode, Q.release_instances,
+                              ["w", [uuid.UUID(r.instance_id) for r in refs[:BATCH]]])
+        released = await conn.fetchval("SELECT count(*) FROM instances WHERE server IS NULL")
+    assert released == BATCH
+    assert _read_per_row(plan) < RUNNING
