@@ -211,3 +211,23 @@ async def test_a_release_reads_no_row_per_instance(
         released = await conn.fetchval("SELECT count(*) FROM instances WHERE server IS NULL")
     assert released == BATCH
     assert _read_per_row(plan) < RUNNING
+
+
+@PLANS
+async def test_results_of_runs_started_before_a_takeover_read_no_row_per_result(
+    pool: asyncpg.Pool, plan_cache_mode: str,
+) -> None:
+    """Results whose runs an earlier owner started (write_batch's partial results)
+    get their events from the update itself, not a join of two CTEs."""
+    async with pool.acquire() as conn:
+        refs = (await _running(conn))[:BATCH]
+        ops = _ops(refs, outcomes=False)
+        starts = GroupCommitWriter(pool, "w")._arguments([o for o in ops if o.kind == _START])
+        await conn.fetch(Q.write_batch, *starts)
+        args = GroupCommitWriter(pool, "w")._arguments([o for o in ops if o.kind == _RESULT])
+        assert len(args[18]) == BATCH  # results of runs whose start this writer never saw
+        plan = await _explain(conn, plan_cache_mode, Q.write_batch, args)
+        ended = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE kind = 'activity' AND status = 'success'")
+    assert ended == BATCH
+    assert _read_per_row(plan) < RUNNING
