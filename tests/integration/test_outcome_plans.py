@@ -1,20 +1,22 @@
-"""A batch or a takeover finds its instances and jobs by key, whatever the statistics say.
+"""The runbook server's statements find instances and jobs by key, whatever the statistics say.
 
 The group commit writer's statements fence and end the instances of a batch
 (``live``: each owner's instance share-locked; ``ended_instances`` and
-``ended_jobs``: ``UPDATE … FROM outcomes``), and a takeover (``claim_instances``)
-moves the instances it locked to its server. Written as joins with
-``i.server = $1`` and ``status = 'running'``, they let PostgreSQL drive them
-from this server's or the running rows, and after an ANALYZE that saw few of
-those (a new server name, a quiet moment) the estimate is one row: the plan
-then read every running row, or every row of this server, once per outcome or
-per owner — quadratic in the server's concurrency — or the whole table once
-per batch (bench/RESULTS.md "Round seven": 1,000 running and 250 outcomes,
-37 ms for one update; a 600-run batch, 104 ms for its lock; throughput on a
-database with 24,000 ended instances 11–13k steps/s before, 16–19k after).
-These tests take such statistics, plan the statements both ways a prepared
-statement is planned (custom, then generic) and count what the plans read and
-threw away.
+``ended_jobs``: ``UPDATE … FROM outcomes``); a takeover (``claim_instances``)
+moves the instances it locked to its server; a release and a reconnect's
+read-back of pushes (``release_instances``, ``pushed_unstarted``) read a
+server's instances. Written with ``i.server = $1`` or ``status = 'running'`` as
+restrictions, they let PostgreSQL drive them from this server's or the running
+rows, and after an ANALYZE that saw few of those (a new server name, a quiet
+moment) the estimate is one row: the plan then read every running row, or every
+row of this server, once per outcome, owner or job — quadratic in the server's
+concurrency — or the whole table once per batch; and a join of two CTEs (each
+estimated at a row) is a nested loop over both (bench/RESULTS.md "Round seven":
+1,000 running and 250 outcomes, 37 ms for one update; a 600-run batch, 104 ms
+for its lock; throughput on a database with 24,000 ended instances 11–13k
+steps/s before, 16–19k after). These tests take such statistics, plan the
+statements both ways a prepared statement is planned (custom, then generic) and
+count what the plans read and threw away.
 """
 
 from __future__ import annotations
