@@ -233,3 +233,18 @@ async def test_results_of_runs_started_before_a_takeover_read_no_row_per_result(
             "SELECT count(*) FROM events WHERE kind = 'activity' AND status = 'success'")
     assert ended == BATCH
     assert _read_per_row(plan) < RUNNING
+
+
+@PLANS
+async def test_a_restart_releases_its_instances_reading_no_row_per_instance(
+    pool: asyncpg.Pool, plan_cache_mode: str,
+) -> None:
+    """A server starting again under its name releases what its previous process
+    left running (release_previous_life): each one's event with its job's runbook
+    read by key."""
+    async with pool.acquire() as conn:
+        await _running(conn)
+        plan = await _explain(conn, plan_cache_mode, Q.release_previous_life, ["w"])
+        released = await conn.fetchval("SELECT count(*) FROM instances WHERE server IS NULL")
+    assert released == RUNNING
+    assert _read_per_row(plan) < RUNNING
