@@ -12,7 +12,7 @@ moment) the estimate is one row: the plan then read every running row, or every
 row of this server, once per outcome, owner or job — quadratic in the server's
 concurrency — or the whole table once per batch; and a join of two CTEs (each
 estimated at a row) is a nested loop over both (bench/RESULTS.md "Round seven":
-1,000 running and 250 outcomes, 37 ms for one update; a 600-run batch, 104 ms
+793 running and 243 outcomes, 37 ms for one update; a 600-run batch, 104 ms
 for its lock; throughput on a database with 24,000 ended instances 11–13k
 steps/s before, 16–19k after). These tests take such statistics, plan the
 statements both ways a prepared statement is planned (custom, then generic) and
