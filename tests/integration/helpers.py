@@ -135,14 +135,14 @@ async def running_server(
         yield srv
 
 
-async def server_w(conn: asyncpg.Connection) -> None:
-    """Server ``w``'s row (no process): 'up', with every activity type checked in
-    (once: a second call leaves the row as it is)."""
+async def server_w(conn: asyncpg.Connection, name: str = "w", capacity: int = 9) -> None:
+    """A server's row (``w`` unless named; no process): 'up', with every activity type
+    checked in (once: a second call leaves the row as it is)."""
     await conn.execute(
         "INSERT INTO servers (name, status, capacity, activity_types)"
-        " SELECT 'w', 'up', 9, array_agg(DISTINCT t)"
+        " SELECT $1, 'up', $2, array_agg(DISTINCT t)"
         "   FROM runbook_versions, unnest(activity_types) AS t"
-        " ON CONFLICT (name) DO NOTHING")
+        " ON CONFLICT (name) DO NOTHING", name, capacity)
 
 
 async def claimed_instance(pool: asyncpg.Pool) -> InstanceRef:

@@ -32,19 +32,20 @@ import pytest
 from actors.store import InstanceOutcome, InstanceRef, RunResult, RunStart
 from orch.db.writer import _OUTCOME, _RESULT, _START, GroupCommitWriter, _Op, _runs_json
 from orch.sql import Q
-from tests.integration.helpers import check_in, compare, runbook_doc, start, start_job
+from tests.integration.helpers import (
+    check_in,
+    compare,
+    runbook_doc,
+    server_w,
+    start,
+    start_job,
+)
 
 HISTORY = 600
 """Ended instances of another server, which the statistics see."""
 RUNNING = 200
 """Instances of server ``w`` running, which they do not."""
 BATCH = 100
-
-_SERVER = (
-    "INSERT INTO servers (name, status, capacity, activity_types)"
-    " SELECT $1, 'up', 10000, array_agg(DISTINCT t)"
-    "   FROM runbook_versions, unnest(activity_types) AS t"
-)
 
 PLANS = pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
 
@@ -56,7 +57,7 @@ async def _running(conn: asyncpg.Connection) -> list[InstanceRef]:
     async with conn.transaction():
         for _ in range(HISTORY):
             await start_job(conn, rb)
-    await conn.execute(_SERVER, "v")
+    await server_w(conn, "v", capacity=HISTORY)
     assert len(await conn.fetch(Q.claim_jobs_fast, "v", HISTORY, 0)) == HISTORY
     await conn.execute("UPDATE jobs SET status = 'success', ended_at = now()")
     await conn.execute("UPDATE instances SET status = 'success', ended_at = now()")
@@ -65,7 +66,7 @@ async def _running(conn: asyncpg.Connection) -> list[InstanceRef]:
     async with conn.transaction():
         for _ in range(RUNNING):
             await start_job(conn, rb)
-    await conn.execute(_SERVER, "w")
+    await server_w(conn, "w", capacity=RUNNING)
     rows = await conn.fetch(Q.claim_jobs_fast, "w", RUNNING, 0)
     assert len(rows) == RUNNING
     return [InstanceRef(job_id=str(r["job_id"]), instance_id=str(r["instance_id"]), epoch=1)
@@ -178,7 +179,7 @@ async def test_a_takeover_reads_no_running_row_per_instance(
     async with pool.acquire() as conn:
         await _running(conn)
         await conn.execute("UPDATE servers SET status = 'down' WHERE name = 'w'")
-        await conn.execute(_SERVER, "x")
+        await server_w(conn, "x", capacity=RUNNING)
         plan = await _explain(conn, plan_cache_mode, Q.claim_instances, ["x", BATCH, 30.0])
         taken = await conn.fetchval("SELECT count(*) FROM instances WHERE server = 'x'")
     assert taken == BATCH
