@@ -87,6 +87,28 @@ async def test_the_claim_events_go_with_the_first_run_only(pool: asyncpg.Pool) -
     ]
 
 
+async def test_a_claimed_first_run_of_a_taken_over_instance_is_fenced(
+    pool: asyncpg.Pool,
+) -> None:
+    """write_claimed_run fences like write_run: neither the run nor the claim's
+    events of an instance taken over meanwhile are written."""
+    ref = await lean_claimed_instance(pool)
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE instances SET epoch = 2 WHERE id = $1",
+                           uuid.UUID(ref.instance_id))
+    async with running_writer(pool) as (writer, store):
+        writer.claimed(ref.instance_id)
+        a = _start("a")
+        await store.record_run_start(ref, a, durable=False)
+        with pytest.raises(OwnershipLost):
+            await store.record_run_result(ref, _result(a))
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity_runs") == 0
+        assert await conn.fetchval(
+            "SELECT count(*) FROM events WHERE job_id = $1 AND status = 'running'",
+            uuid.UUID(ref.job_id)) == 0
+
+
 async def test_one_run_of_a_taken_over_instance_is_fenced(pool: asyncpg.Pool) -> None:
     ref = await claimed_instance(pool)
     async with pool.acquire() as conn:
